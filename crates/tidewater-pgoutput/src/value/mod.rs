@@ -1,0 +1,1 @@
+//! Typed decoding of column values (placeholder; being written).
