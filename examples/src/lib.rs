@@ -1,1 +1,3 @@
-//! Shared code for the Tidewater examples.
+//! Shared code for the Tidewater examples: rendering decoded pgoutput messages as JSON.
+
+pub mod dump;
