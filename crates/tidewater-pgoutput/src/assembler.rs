@@ -12,7 +12,9 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::error::DecodeError;
-use crate::event::{ChangeEvent, ChangeKind, TransactionBegin, TransactionCommit, TransactionEvent};
+use crate::event::{
+    ChangeEvent, ChangeKind, TransactionBegin, TransactionCommit, TransactionEvent,
+};
 use crate::lsn::Lsn;
 use crate::message::{Decoder, Message, Relation};
 use crate::relation::RelationCache;
@@ -30,7 +32,9 @@ pub enum AssembleError {
         source: DecodeError,
     },
     /// A change names a relation for which no `Relation` message was seen.
-    #[error("{message} at {lsn}: unknown relation OID {oid} (no Relation message was received for it)")]
+    #[error(
+        "{message} at {lsn}: unknown relation OID {oid} (no Relation message was received for it)"
+    )]
     UnknownRelation {
         /// Message kind.
         message: &'static str,
@@ -213,7 +217,13 @@ impl TransactionAssembler {
             Message::Type(ty) => self.relations.apply_type(&ty),
             Message::Insert(m) => {
                 let relation = self.relation(name, lsn, m.relation_oid)?;
-                self.change(name, lsn, Some(relation), ChangeKind::Insert { new: m.new }, out)?;
+                self.change(
+                    name,
+                    lsn,
+                    Some(relation),
+                    ChangeKind::Insert { new: m.new },
+                    out,
+                )?;
             }
             Message::Update(m) => {
                 let relation = self.relation(name, lsn, m.relation_oid)?;
@@ -225,7 +235,13 @@ impl TransactionAssembler {
             }
             Message::Delete(m) => {
                 let relation = self.relation(name, lsn, m.relation_oid)?;
-                self.change(name, lsn, Some(relation), ChangeKind::Delete { old: m.old }, out)?;
+                self.change(
+                    name,
+                    lsn,
+                    Some(relation),
+                    ChangeKind::Delete { old: m.old },
+                    out,
+                )?;
             }
             Message::Truncate(m) => {
                 // Resolve every relation first so an error emits nothing.
@@ -277,7 +293,12 @@ impl TransactionAssembler {
         Ok(())
     }
 
-    fn relation(&self, message: &'static str, lsn: Lsn, oid: u32) -> Result<Arc<Relation>, AssembleError> {
+    fn relation(
+        &self,
+        message: &'static str,
+        lsn: Lsn,
+        oid: u32,
+    ) -> Result<Arc<Relation>, AssembleError> {
         self.relations
             .relation(oid)
             .cloned()

@@ -9,7 +9,9 @@
 #[non_exhaustive]
 pub enum DecodeError {
     /// The input ended before a field was complete.
-    #[error("{message}: {field} at offset {offset} needs {needed} bytes but only {available} remain")]
+    #[error(
+        "{message}: {field} at offset {offset} needs {needed} bytes but only {available} remain"
+    )]
     UnexpectedEnd {
         /// Message kind being decoded.
         message: &'static str,

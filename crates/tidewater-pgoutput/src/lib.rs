@@ -22,9 +22,10 @@ pub use frame::{
 };
 pub use lsn::{Lsn, ParseLsnError};
 pub use message::{
-    AbortInfo, Begin, BeginPrepare, Commit, CommitPrepared, Decoder, Delete, Insert, LogicalMessage,
-    Message, OldTuple, Origin, Prepare, Relation, RelationColumn, ReplicaIdentity, RollbackPrepared,
-    StreamAbort, StreamCommit, StreamStart, Truncate, TypeMessage, Update, tag_name,
+    AbortInfo, Begin, BeginPrepare, Commit, CommitPrepared, Decoder, Delete, Insert,
+    LogicalMessage, Message, OldTuple, Origin, Prepare, Relation, RelationColumn, ReplicaIdentity,
+    RollbackPrepared, StreamAbort, StreamCommit, StreamStart, Truncate, TypeMessage, Update,
+    tag_name,
 };
 pub use relation::RelationCache;
 pub use tuple::{Column, TupleData, TupleIter};

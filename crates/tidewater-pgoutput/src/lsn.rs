@@ -140,7 +140,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        for bad in ["", "/", "0/", "/0", "1/2/3", "g/0", "0/123456789", "-1/0", " 0/0", "0/0 "] {
+        for bad in [
+            "",
+            "/",
+            "0/",
+            "/0",
+            "1/2/3",
+            "g/0",
+            "0/123456789",
+            "-1/0",
+            " 0/0",
+            "0/0 ",
+        ] {
             assert!(bad.parse::<Lsn>().is_err(), "{bad:?} should not parse");
         }
     }

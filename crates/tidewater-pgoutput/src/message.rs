@@ -485,15 +485,17 @@ impl Message {
                 let name = r.cstr("relation name")?.to_owned();
                 let ri_offset = r.position();
                 let ri = r.u8("replica identity")?;
-                let replica_identity = ReplicaIdentity::from_byte(ri).ok_or(DecodeError::UnknownTag {
-                    context: "Relation replica identity",
-                    tag: ri,
-                    offset: ri_offset,
-                })?;
+                let replica_identity =
+                    ReplicaIdentity::from_byte(ri).ok_or(DecodeError::UnknownTag {
+                        context: "Relation replica identity",
+                        tag: ri,
+                        offset: ri_offset,
+                    })?;
                 let n_offset = r.position();
                 let ncols = r.i16("column count")?;
-                let ncols = usize::try_from(ncols)
-                    .map_err(|_| r.invalid("column count", n_offset, format!("{ncols} is negative")))?;
+                let ncols = usize::try_from(ncols).map_err(|_| {
+                    r.invalid("column count", n_offset, format!("{ncols} is negative"))
+                })?;
                 // Each column takes at least 10 bytes: never reserve more than the input can hold.
                 let mut columns = Vec::with_capacity(ncols.min(r.remaining() / 10));
                 for _ in 0..ncols {
@@ -588,7 +590,11 @@ impl Message {
                     return Err(r.invalid(
                         "relation count",
                         n_offset,
-                        format!("{n} relations need {} bytes, {} remain", n.saturating_mul(4), r.remaining()),
+                        format!(
+                            "{n} relations need {} bytes, {} remain",
+                            n.saturating_mul(4),
+                            r.remaining()
+                        ),
                     ));
                 }
                 let mut relation_oids = Vec::with_capacity(n);

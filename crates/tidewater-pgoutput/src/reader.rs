@@ -35,7 +35,11 @@ impl<'a> Reader<'a> {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    pub(crate) fn bytes(&mut self, len: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
+    pub(crate) fn bytes(
+        &mut self,
+        len: usize,
+        field: &'static str,
+    ) -> Result<&'a [u8], DecodeError> {
         let end = self.pos.checked_add(len);
         match end.and_then(|end| self.buf.get(self.pos..end)) {
             Some(slice) => {
@@ -104,7 +108,12 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    pub(crate) fn invalid(&self, field: &'static str, offset: usize, reason: impl Into<String>) -> DecodeError {
+    pub(crate) fn invalid(
+        &self,
+        field: &'static str,
+        offset: usize,
+        reason: impl Into<String>,
+    ) -> DecodeError {
         DecodeError::InvalidField {
             message: self.message,
             field,

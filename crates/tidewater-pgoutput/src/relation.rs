@@ -87,7 +87,13 @@ impl RelationCache {
 
     /// Whether a type is known to be an enum.
     pub fn is_enum(&self, oid: u32) -> bool {
-        matches!(self.types.get(&oid), Some(TypeInfo { kind: TypeKind::Enum { .. }, .. }))
+        matches!(
+            self.types.get(&oid),
+            Some(TypeInfo {
+                kind: TypeKind::Enum { .. },
+                ..
+            })
+        )
     }
 
     /// Number of cached relations.

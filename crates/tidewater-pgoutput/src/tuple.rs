@@ -95,10 +95,14 @@ impl TupleData {
             match tag {
                 b'n' | b'u' => {}
                 b't' | b'b' => {
-                    let len = reader.i32("column length").map_err(|e| bad(e.to_string()))?;
+                    let len = reader
+                        .i32("column length")
+                        .map_err(|e| bad(e.to_string()))?;
                     let len = usize::try_from(len)
                         .map_err(|_| bad(format!("length {len} is negative")))?;
-                    reader.bytes(len, "column value").map_err(|e| bad(e.to_string()))?;
+                    reader
+                        .bytes(len, "column value")
+                        .map_err(|e| bad(e.to_string()))?;
                 }
                 other => {
                     return Err(DecodeError::UnknownTag {
@@ -130,7 +134,9 @@ impl TupleData {
         for column in shown {
             buf.put_u8(column.tag());
             if let Some(data) = column.data() {
-                let data = data.get(..data.len().min(i32::MAX as usize)).unwrap_or_default();
+                let data = data
+                    .get(..data.len().min(i32::MAX as usize))
+                    .unwrap_or_default();
                 buf.put_i32(data.len() as i32);
                 buf.put_slice(data);
             }

@@ -1,6 +1,11 @@
 //! Message and frame decoding: hand-built wire bytes per message kind, error
 //! cases, and encode/decode round trips.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use bytes::{BufMut, Bytes, BytesMut};
 use tidewater_pgoutput::*;
@@ -57,34 +62,68 @@ impl Wire {
 
 fn decode(b: &Bytes) -> Message {
     let msg = Message::decode(b, false).unwrap();
-    assert_eq!(&msg.to_bytes(), b, "re-encoding {msg:?} must give the same bytes");
+    assert_eq!(
+        &msg.to_bytes(),
+        b,
+        "re-encoding {msg:?} must give the same bytes"
+    );
     msg
 }
 
 fn decode_streamed(b: &Bytes) -> Message {
     let msg = Message::decode(b, true).unwrap();
-    assert_eq!(&msg.to_bytes(), b, "re-encoding {msg:?} must give the same bytes");
+    assert_eq!(
+        &msg.to_bytes(),
+        b,
+        "re-encoding {msg:?} must give the same bytes"
+    );
     msg
 }
 
 #[test]
 fn begin_and_commit() {
-    let b = Wire::default().tag(b'B').u64(0x1_0000_0040).i64(-5).u32(740).bytes();
+    let b = Wire::default()
+        .tag(b'B')
+        .u64(0x1_0000_0040)
+        .i64(-5)
+        .u32(740)
+        .bytes();
     assert_eq!(
         decode(&b),
-        Message::Begin(Begin { final_lsn: Lsn(0x1_0000_0040), commit_time: -5, xid: 740 })
+        Message::Begin(Begin {
+            final_lsn: Lsn(0x1_0000_0040),
+            commit_time: -5,
+            xid: 740
+        })
     );
-    let c = Wire::default().tag(b'C').u8(0).u64(10).u64(20).i64(30).bytes();
+    let c = Wire::default()
+        .tag(b'C')
+        .u8(0)
+        .u64(10)
+        .u64(20)
+        .i64(30)
+        .bytes();
     assert_eq!(
         decode(&c),
-        Message::Commit(Commit { flags: 0, commit_lsn: Lsn(10), end_lsn: Lsn(20), commit_time: 30 })
+        Message::Commit(Commit {
+            flags: 0,
+            commit_lsn: Lsn(10),
+            end_lsn: Lsn(20),
+            commit_time: 30
+        })
     );
 }
 
 #[test]
 fn origin() {
     let b = Wire::default().tag(b'O').u64(99).cstr("node_a").bytes();
-    assert_eq!(decode(&b), Message::Origin(Origin { commit_lsn: Lsn(99), name: "node_a".into() }));
+    assert_eq!(
+        decode(&b),
+        Message::Origin(Origin {
+            commit_lsn: Lsn(99),
+            name: "node_a".into()
+        })
+    );
 }
 
 #[test]
@@ -111,7 +150,9 @@ fn relation_with_every_identity() {
             .u32(1700)
             .i32(((10 << 16) | 2) + 4)
             .bytes();
-        let Message::Relation(r) = decode(&b) else { panic!() };
+        let Message::Relation(r) = decode(&b) else {
+            panic!()
+        };
         assert_eq!(r.oid, 16385);
         assert_eq!(r.name, "ünïcode tbl");
         assert_eq!(r.replica_identity, ri);
@@ -123,18 +164,37 @@ fn relation_with_every_identity() {
 
 #[test]
 fn relation_zero_columns_and_catalog_namespace() {
-    let b = Wire::default().tag(b'R').u32(1).cstr("").cstr("t").u8(b'd').i16(0).bytes();
-    let Message::Relation(r) = decode(&b) else { panic!() };
+    let b = Wire::default()
+        .tag(b'R')
+        .u32(1)
+        .cstr("")
+        .cstr("t")
+        .u8(b'd')
+        .i16(0)
+        .bytes();
+    let Message::Relation(r) = decode(&b) else {
+        panic!()
+    };
     assert!(r.columns.is_empty());
     assert_eq!(r.namespace, "");
 }
 
 #[test]
 fn type_message() {
-    let b = Wire::default().tag(b'Y').u32(16390).cstr("public").cstr("mood").bytes();
+    let b = Wire::default()
+        .tag(b'Y')
+        .u32(16390)
+        .cstr("public")
+        .cstr("mood")
+        .bytes();
     assert_eq!(
         decode(&b),
-        Message::Type(TypeMessage { xid: None, oid: 16390, namespace: "public".into(), name: "mood".into() })
+        Message::Type(TypeMessage {
+            xid: None,
+            oid: 16390,
+            namespace: "public".into(),
+            name: "mood".into()
+        })
     );
 }
 
@@ -153,7 +213,9 @@ fn insert_with_every_column_kind() {
         .raw(&[0, 0, 0, 7])
         .text("")
         .bytes();
-    let Message::Insert(i) = decode(&b) else { panic!() };
+    let Message::Insert(i) = decode(&b) else {
+        panic!()
+    };
     assert_eq!(i.xid, None);
     let cols: Vec<_> = i.new.iter().collect();
     assert_eq!(
@@ -174,8 +236,16 @@ fn insert_with_every_column_kind() {
 
 #[test]
 fn update_without_old_with_key_and_with_full_row() {
-    let none = Wire::default().tag(b'U').u32(5).tag(b'N').i16(1).text("a").bytes();
-    let Message::Update(u) = decode(&none) else { panic!() };
+    let none = Wire::default()
+        .tag(b'U')
+        .u32(5)
+        .tag(b'N')
+        .i16(1)
+        .text("a")
+        .bytes();
+    let Message::Update(u) = decode(&none) else {
+        panic!()
+    };
     assert!(u.old.is_none());
 
     let key = Wire::default()
@@ -190,7 +260,9 @@ fn update_without_old_with_key_and_with_full_row() {
         .text("2")
         .text("x")
         .bytes();
-    let Message::Update(u) = decode(&key) else { panic!() };
+    let Message::Update(u) = decode(&key) else {
+        panic!()
+    };
     assert!(matches!(&u.old, Some(OldTuple::Key(t)) if t.get(0) == Some(Column::Text(b"1"))));
     assert_eq!(u.new.get(1), Some(Column::Text(b"x")));
 
@@ -204,42 +276,103 @@ fn update_without_old_with_key_and_with_full_row() {
         .i16(1)
         .text("new")
         .bytes();
-    let Message::Update(u) = decode(&full) else { panic!() };
+    let Message::Update(u) = decode(&full) else {
+        panic!()
+    };
     assert!(matches!(&u.old, Some(OldTuple::Full(t)) if t.get(0) == Some(Column::Text(b"old"))));
 }
 
 #[test]
 fn delete_with_key_and_full_row() {
-    let k = Wire::default().tag(b'D').u32(5).tag(b'K').i16(1).text("1").bytes();
-    assert!(matches!(decode(&k), Message::Delete(Delete { old: OldTuple::Key(_), .. })));
-    let o = Wire::default().tag(b'D').u32(5).tag(b'O').i16(1).text("1").bytes();
-    assert!(matches!(decode(&o), Message::Delete(Delete { old: OldTuple::Full(_), .. })));
-    let bad = Wire::default().tag(b'D').u32(5).tag(b'N').i16(1).text("1").bytes();
+    let k = Wire::default()
+        .tag(b'D')
+        .u32(5)
+        .tag(b'K')
+        .i16(1)
+        .text("1")
+        .bytes();
+    assert!(matches!(
+        decode(&k),
+        Message::Delete(Delete {
+            old: OldTuple::Key(_),
+            ..
+        })
+    ));
+    let o = Wire::default()
+        .tag(b'D')
+        .u32(5)
+        .tag(b'O')
+        .i16(1)
+        .text("1")
+        .bytes();
+    assert!(matches!(
+        decode(&o),
+        Message::Delete(Delete {
+            old: OldTuple::Full(_),
+            ..
+        })
+    ));
+    let bad = Wire::default()
+        .tag(b'D')
+        .u32(5)
+        .tag(b'N')
+        .i16(1)
+        .text("1")
+        .bytes();
     assert!(matches!(
         Message::decode(&bad, false),
-        Err(DecodeError::UnknownTag { tag: b'N', offset: 5, .. })
+        Err(DecodeError::UnknownTag {
+            tag: b'N',
+            offset: 5,
+            ..
+        })
     ));
 }
 
 #[test]
 fn truncate_with_options() {
-    let b = Wire::default().tag(b'T').u32(2).u8(3).u32(10).u32(11).bytes();
-    let Message::Truncate(t) = decode(&b) else { panic!() };
+    let b = Wire::default()
+        .tag(b'T')
+        .u32(2)
+        .u8(3)
+        .u32(10)
+        .u32(11)
+        .bytes();
+    let Message::Truncate(t) = decode(&b) else {
+        panic!()
+    };
     assert!(t.cascade() && t.restart_identity());
     assert_eq!(t.relation_oids, [10, 11]);
     // A count larger than the bytes that follow is rejected before allocating.
-    let huge = Wire::default().tag(b'T').u32(u32::MAX).u8(0).u32(10).bytes();
+    let huge = Wire::default()
+        .tag(b'T')
+        .u32(u32::MAX)
+        .u8(0)
+        .u32(10)
+        .bytes();
     assert!(matches!(
         Message::decode(&huge, false),
-        Err(DecodeError::InvalidField { field: "relation count", .. })
+        Err(DecodeError::InvalidField {
+            field: "relation count",
+            ..
+        })
     ));
 }
 
 #[test]
 fn logical_messages_transactional_and_not() {
     for flags in [0u8, 1] {
-        let b = Wire::default().tag(b'M').u8(flags).u64(77).cstr("audit").u32(3).raw(b"\x00\xffz").bytes();
-        let Message::Message(m) = decode(&b) else { panic!() };
+        let b = Wire::default()
+            .tag(b'M')
+            .u8(flags)
+            .u64(77)
+            .cstr("audit")
+            .u32(3)
+            .raw(b"\x00\xffz")
+            .bytes();
+        let Message::Message(m) = decode(&b) else {
+            panic!()
+        };
         assert_eq!(m.transactional(), flags == 1);
         assert_eq!(m.prefix, "audit");
         assert_eq!(&m.content[..], b"\x00\xffz");
@@ -249,34 +382,82 @@ fn logical_messages_transactional_and_not() {
 #[test]
 fn streaming_messages_and_xid_prefix() {
     let s = Wire::default().tag(b'S').u32(900).u8(1).bytes();
-    assert_eq!(decode(&s), Message::StreamStart(StreamStart { xid: 900, first_segment: 1 }));
+    assert_eq!(
+        decode(&s),
+        Message::StreamStart(StreamStart {
+            xid: 900,
+            first_segment: 1
+        })
+    );
     let e = Wire::default().tag(b'E').bytes();
     assert_eq!(decode(&e), Message::StreamStop);
-    let c = Wire::default().tag(b'c').u32(900).u8(0).u64(1).u64(2).i64(3).bytes();
-    assert!(matches!(decode(&c), Message::StreamCommit(StreamCommit { xid: 900, end_lsn: Lsn(2), .. })));
+    let c = Wire::default()
+        .tag(b'c')
+        .u32(900)
+        .u8(0)
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .bytes();
+    assert!(matches!(
+        decode(&c),
+        Message::StreamCommit(StreamCommit {
+            xid: 900,
+            end_lsn: Lsn(2),
+            ..
+        })
+    ));
     let a = Wire::default().tag(b'A').u32(900).u32(901).bytes();
-    assert_eq!(decode(&a), Message::StreamAbort(StreamAbort { xid: 900, subxid: 901, abort: None }));
-    let a4 = Wire::default().tag(b'A').u32(900).u32(900).u64(55).i64(66).bytes();
+    assert_eq!(
+        decode(&a),
+        Message::StreamAbort(StreamAbort {
+            xid: 900,
+            subxid: 901,
+            abort: None
+        })
+    );
+    let a4 = Wire::default()
+        .tag(b'A')
+        .u32(900)
+        .u32(900)
+        .u64(55)
+        .i64(66)
+        .bytes();
     assert_eq!(
         decode(&a4),
         Message::StreamAbort(StreamAbort {
             xid: 900,
             subxid: 900,
-            abort: Some(AbortInfo { abort_lsn: Lsn(55), abort_time: 66 })
+            abort: Some(AbortInfo {
+                abort_lsn: Lsn(55),
+                abort_time: 66
+            })
         })
     );
     let partial = Wire::default().tag(b'A').u32(900).u32(900).u32(1).bytes();
     assert!(Message::decode(&partial, false).is_err());
 
     // Inside a stream, data messages start with the xid.
-    let ins = Wire::default().tag(b'I').u32(900).u32(16385).tag(b'N').i16(1).text("1").bytes();
-    let Message::Insert(i) = decode_streamed(&ins) else { panic!() };
+    let ins = Wire::default()
+        .tag(b'I')
+        .u32(900)
+        .u32(16385)
+        .tag(b'N')
+        .i16(1)
+        .text("1")
+        .bytes();
+    let Message::Insert(i) = decode_streamed(&ins) else {
+        panic!()
+    };
     assert_eq!(i.xid, Some(900));
     assert_eq!(i.relation_oid, 16385);
 
     let mut d = Decoder::new();
     assert!(matches!(d.decode(&s).unwrap(), Message::StreamStart(_)));
-    assert!(matches!(d.decode(&ins).unwrap(), Message::Insert(Insert { xid: Some(900), .. })));
+    assert!(matches!(
+        d.decode(&ins).unwrap(),
+        Message::Insert(Insert { xid: Some(900), .. })
+    ));
     d.decode(&e).unwrap();
     assert!(!d.in_stream());
     // Outside the stream the same bytes mean relation 900 and a bad marker.
@@ -285,15 +466,63 @@ fn streaming_messages_and_xid_prefix() {
 
 #[test]
 fn two_phase_messages() {
-    let bp = Wire::default().tag(b'b').u64(1).u64(2).i64(3).u32(4).cstr("gid-1").bytes();
-    assert!(matches!(decode(&bp), Message::BeginPrepare(BeginPrepare { xid: 4, ref gid, .. }) if gid == "gid-1"));
-    let p = Wire::default().tag(b'P').u8(0).u64(1).u64(2).i64(3).u32(4).cstr("g").bytes();
+    let bp = Wire::default()
+        .tag(b'b')
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .u32(4)
+        .cstr("gid-1")
+        .bytes();
+    assert!(
+        matches!(decode(&bp), Message::BeginPrepare(BeginPrepare { xid: 4, ref gid, .. }) if gid == "gid-1")
+    );
+    let p = Wire::default()
+        .tag(b'P')
+        .u8(0)
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .u32(4)
+        .cstr("g")
+        .bytes();
     assert!(matches!(decode(&p), Message::Prepare(_)));
-    let sp = Wire::default().tag(b'p').u8(0).u64(1).u64(2).i64(3).u32(4).cstr("g").bytes();
+    let sp = Wire::default()
+        .tag(b'p')
+        .u8(0)
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .u32(4)
+        .cstr("g")
+        .bytes();
     assert!(matches!(decode(&sp), Message::StreamPrepare(_)));
-    let k = Wire::default().tag(b'K').u8(0).u64(1).u64(2).i64(3).u32(4).cstr("g").bytes();
-    assert!(matches!(decode(&k), Message::CommitPrepared(CommitPrepared { commit_lsn: Lsn(1), .. })));
-    let r = Wire::default().tag(b'r').u8(0).u64(1).u64(2).i64(3).i64(4).u32(5).cstr("g").bytes();
+    let k = Wire::default()
+        .tag(b'K')
+        .u8(0)
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .u32(4)
+        .cstr("g")
+        .bytes();
+    assert!(matches!(
+        decode(&k),
+        Message::CommitPrepared(CommitPrepared {
+            commit_lsn: Lsn(1),
+            ..
+        })
+    ));
+    let r = Wire::default()
+        .tag(b'r')
+        .u8(0)
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .i64(4)
+        .u32(5)
+        .cstr("g")
+        .bytes();
     assert_eq!(
         decode(&r),
         Message::RollbackPrepared(RollbackPrepared {
@@ -311,69 +540,155 @@ fn two_phase_messages() {
 #[test]
 fn errors_name_message_field_and_offset() {
     let err = Message::decode(&Bytes::from_static(b"Z"), false).unwrap_err();
-    assert_eq!(err, DecodeError::UnknownTag { context: "pgoutput message", tag: b'Z', offset: 0 });
+    assert_eq!(
+        err,
+        DecodeError::UnknownTag {
+            context: "pgoutput message",
+            tag: b'Z',
+            offset: 0
+        }
+    );
     assert!(err.to_string().contains("'Z'"), "{err}");
 
     let err = Message::decode(&Bytes::from_static(b"B\0\0"), false).unwrap_err();
     assert_eq!(
         err,
-        DecodeError::UnexpectedEnd { message: "Begin", field: "final LSN", offset: 1, needed: 8, available: 2 }
+        DecodeError::UnexpectedEnd {
+            message: "Begin",
+            field: "final LSN",
+            offset: 1,
+            needed: 8,
+            available: 2
+        }
     );
 
     let trailing = Wire::default().tag(b'E').u8(0).bytes();
     assert_eq!(
         Message::decode(&trailing, false).unwrap_err(),
-        DecodeError::TrailingBytes { message: "StreamStop", offset: 1, remaining: 1 }
+        DecodeError::TrailingBytes {
+            message: "StreamStop",
+            offset: 1,
+            remaining: 1
+        }
     );
 
     let unterminated = Wire::default().tag(b'O').u64(1).raw(b"abc").bytes();
     assert!(matches!(
         Message::decode(&unterminated, false).unwrap_err(),
-        DecodeError::UnterminatedString { message: "Origin", field: "origin name", offset: 9 }
+        DecodeError::UnterminatedString {
+            message: "Origin",
+            field: "origin name",
+            offset: 9
+        }
     ));
 
     let bad_utf8 = Wire::default().tag(b'O').u64(1).raw(b"\xff\0").bytes();
-    assert!(matches!(Message::decode(&bad_utf8, false).unwrap_err(), DecodeError::InvalidUtf8 { .. }));
+    assert!(matches!(
+        Message::decode(&bad_utf8, false).unwrap_err(),
+        DecodeError::InvalidUtf8 { .. }
+    ));
 
-    let neg_len = Wire::default().tag(b'I').u32(1).tag(b'N').i16(1).tag(b't').i32(-2).bytes();
+    let neg_len = Wire::default()
+        .tag(b'I')
+        .u32(1)
+        .tag(b'N')
+        .i16(1)
+        .tag(b't')
+        .i32(-2)
+        .bytes();
     let err = Message::decode(&neg_len, false).unwrap_err();
     assert!(
-        matches!(err, DecodeError::InvalidColumn { message: "Insert", tuple: "new tuple", column: 0, offset: 8, .. }),
+        matches!(
+            err,
+            DecodeError::InvalidColumn {
+                message: "Insert",
+                tuple: "new tuple",
+                column: 0,
+                offset: 8,
+                ..
+            }
+        ),
         "{err:?}"
     );
 
-    let short_col = Wire::default().tag(b'I').u32(1).tag(b'N').i16(2).text("1").tag(b't').i32(100).raw(b"x").bytes();
+    let short_col = Wire::default()
+        .tag(b'I')
+        .u32(1)
+        .tag(b'N')
+        .i16(2)
+        .text("1")
+        .tag(b't')
+        .i32(100)
+        .raw(b"x")
+        .bytes();
     let err = Message::decode(&short_col, false).unwrap_err();
-    assert!(matches!(err, DecodeError::InvalidColumn { column: 1, .. }), "{err:?}");
+    assert!(
+        matches!(err, DecodeError::InvalidColumn { column: 1, .. }),
+        "{err:?}"
+    );
 
-    let bad_kind = Wire::default().tag(b'I').u32(1).tag(b'N').i16(1).tag(b'x').bytes();
+    let bad_kind = Wire::default()
+        .tag(b'I')
+        .u32(1)
+        .tag(b'N')
+        .i16(1)
+        .tag(b'x')
+        .bytes();
     assert!(matches!(
         Message::decode(&bad_kind, false).unwrap_err(),
-        DecodeError::UnknownTag { context: "TupleData column kind", tag: b'x', offset: 8 }
+        DecodeError::UnknownTag {
+            context: "TupleData column kind",
+            tag: b'x',
+            offset: 8
+        }
     ));
 
     let neg_count = Wire::default().tag(b'I').u32(1).tag(b'N').i16(-1).bytes();
     assert!(matches!(
         Message::decode(&neg_count, false).unwrap_err(),
-        DecodeError::InvalidField { field: "column count", .. }
+        DecodeError::InvalidField {
+            field: "column count",
+            ..
+        }
     ));
 
-    let bad_ri = Wire::default().tag(b'R').u32(1).cstr("s").cstr("t").u8(b'z').i16(0).bytes();
+    let bad_ri = Wire::default()
+        .tag(b'R')
+        .u32(1)
+        .cstr("s")
+        .cstr("t")
+        .u8(b'z')
+        .i16(0)
+        .bytes();
     assert!(matches!(
         Message::decode(&bad_ri, false).unwrap_err(),
-        DecodeError::UnknownTag { context: "Relation replica identity", tag: b'z', .. }
+        DecodeError::UnknownTag {
+            context: "Relation replica identity",
+            tag: b'z',
+            ..
+        }
     ));
 
     assert_eq!(
         Message::decode(&Bytes::new(), false).unwrap_err(),
-        DecodeError::Empty { context: "pgoutput message" }
+        DecodeError::Empty {
+            context: "pgoutput message"
+        }
     );
 }
 
 #[test]
 fn frames() {
-    let w = Wire::default().tag(b'w').u64(1).u64(2).i64(3).raw(b"E").bytes();
-    let ReplicationFrame::XLogData(x) = ReplicationFrame::decode(&w).unwrap() else { panic!() };
+    let w = Wire::default()
+        .tag(b'w')
+        .u64(1)
+        .u64(2)
+        .i64(3)
+        .raw(b"E")
+        .bytes();
+    let ReplicationFrame::XLogData(x) = ReplicationFrame::decode(&w).unwrap() else {
+        panic!()
+    };
     assert_eq!((x.wal_start, x.wal_end, x.send_time), (Lsn(1), Lsn(2), 3));
     assert_eq!(&x.data[..], b"E");
     assert_eq!(ReplicationFrame::XLogData(x).to_bytes(), w);
@@ -382,7 +697,11 @@ fn frames() {
     let frame = ReplicationFrame::decode(&k).unwrap();
     assert_eq!(
         frame,
-        ReplicationFrame::PrimaryKeepalive(PrimaryKeepalive { wal_end: Lsn(9), send_time: 8, reply_requested: true })
+        ReplicationFrame::PrimaryKeepalive(PrimaryKeepalive {
+            wal_end: Lsn(9),
+            send_time: 8,
+            reply_requested: true
+        })
     );
     assert_eq!(frame.to_bytes(), k);
     let k2 = Wire::default().tag(b'k').u64(9).i64(8).u8(2).bytes();
@@ -390,7 +709,11 @@ fn frames() {
     assert!(ReplicationFrame::decode(&Wire::default().tag(b'w').u64(1).bytes()).is_err());
     assert!(matches!(
         ReplicationFrame::decode(&Wire::default().tag(b'q').bytes()),
-        Err(DecodeError::UnknownTag { context: "replication frame", tag: b'q', .. })
+        Err(DecodeError::UnknownTag {
+            context: "replication frame",
+            tag: b'q',
+            ..
+        })
     ));
 
     let update = StandbyStatusUpdate {
@@ -400,7 +723,14 @@ fn frames() {
         client_time: 123,
         reply_requested: false,
     };
-    let expected = Wire::default().tag(b'r').u64(3).u64(2).u64(1).i64(123).u8(0).bytes();
+    let expected = Wire::default()
+        .tag(b'r')
+        .u64(3)
+        .u64(2)
+        .u64(1)
+        .i64(123)
+        .u8(0)
+        .bytes();
     assert_eq!(update.to_bytes(), expected);
     assert_eq!(expected.len(), StandbyStatusUpdate::ENCODED_LEN);
     assert_eq!(StandbyStatusUpdate::decode(&expected).unwrap(), update);

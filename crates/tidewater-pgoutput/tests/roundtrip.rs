@@ -1,6 +1,11 @@
 //! Property tests: every message and frame kind survives encode → decode
 //! unchanged, and decoding arbitrary bytes never panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -40,7 +45,10 @@ fn tuple() -> impl Strategy<Value = TupleData> {
 }
 
 fn old_tuple() -> impl Strategy<Value = OldTuple> {
-    prop_oneof![tuple().prop_map(OldTuple::Key), tuple().prop_map(OldTuple::Full)]
+    prop_oneof![
+        tuple().prop_map(OldTuple::Key),
+        tuple().prop_map(OldTuple::Full)
+    ]
 }
 
 fn replica_identity() -> impl Strategy<Value = ReplicaIdentity> {
@@ -54,83 +62,197 @@ fn replica_identity() -> impl Strategy<Value = ReplicaIdentity> {
 
 /// A data message, with the xid present or not.
 fn data_message(xid: Option<u32>) -> BoxedStrategy<Message> {
-    let rel_col = (any::<u8>(), cstring(), any::<u32>(), any::<i32>()).prop_map(|(flags, name, type_oid, type_modifier)| {
-        RelationColumn { flags, name, type_oid, type_modifier }
-    });
+    let rel_col = (any::<u8>(), cstring(), any::<u32>(), any::<i32>()).prop_map(
+        |(flags, name, type_oid, type_modifier)| RelationColumn {
+            flags,
+            name,
+            type_oid,
+            type_modifier,
+        },
+    );
     prop_oneof![
-        (any::<u32>(), cstring(), cstring(), replica_identity(), proptest::collection::vec(rel_col, 0..8)).prop_map(
-            move |(oid, namespace, name, replica_identity, columns)| Message::Relation(Relation {
+        (
+            any::<u32>(),
+            cstring(),
+            cstring(),
+            replica_identity(),
+            proptest::collection::vec(rel_col, 0..8)
+        )
+            .prop_map(move |(oid, namespace, name, replica_identity, columns)| {
+                Message::Relation(Relation {
+                    xid,
+                    oid,
+                    namespace,
+                    name,
+                    replica_identity,
+                    columns,
+                })
+            }),
+        (any::<u32>(), cstring(), cstring()).prop_map(move |(oid, namespace, name)| Message::Type(
+            TypeMessage {
                 xid,
                 oid,
                 namespace,
-                name,
-                replica_identity,
-                columns
-            })
-        ),
-        (any::<u32>(), cstring(), cstring())
-            .prop_map(move |(oid, namespace, name)| Message::Type(TypeMessage { xid, oid, namespace, name })),
-        (any::<u32>(), tuple()).prop_map(move |(relation_oid, new)| Message::Insert(Insert { xid, relation_oid, new })),
-        (any::<u32>(), proptest::option::of(old_tuple()), tuple())
-            .prop_map(move |(relation_oid, old, new)| Message::Update(Update { xid, relation_oid, old, new })),
-        (any::<u32>(), old_tuple()).prop_map(move |(relation_oid, old)| Message::Delete(Delete { xid, relation_oid, old })),
-        (any::<u8>(), proptest::collection::vec(any::<u32>(), 0..6))
-            .prop_map(move |(options, relation_oids)| Message::Truncate(Truncate { xid, options, relation_oids })),
-        (any::<u8>(), lsn(), cstring(), proptest::collection::vec(any::<u8>(), 0..64)).prop_map(
-            move |(flags, lsn, prefix, content)| Message::Message(LogicalMessage {
+                name
+            }
+        )),
+        (any::<u32>(), tuple()).prop_map(move |(relation_oid, new)| Message::Insert(Insert {
+            xid,
+            relation_oid,
+            new
+        })),
+        (any::<u32>(), proptest::option::of(old_tuple()), tuple()).prop_map(
+            move |(relation_oid, old, new)| Message::Update(Update {
                 xid,
-                flags,
-                lsn,
-                prefix,
-                content: Bytes::from(content)
+                relation_oid,
+                old,
+                new
             })
         ),
+        (any::<u32>(), old_tuple()).prop_map(move |(relation_oid, old)| Message::Delete(Delete {
+            xid,
+            relation_oid,
+            old
+        })),
+        (any::<u8>(), proptest::collection::vec(any::<u32>(), 0..6)).prop_map(
+            move |(options, relation_oids)| Message::Truncate(Truncate {
+                xid,
+                options,
+                relation_oids
+            })
+        ),
+        (
+            any::<u8>(),
+            lsn(),
+            cstring(),
+            proptest::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(move |(flags, lsn, prefix, content)| Message::Message(
+                LogicalMessage {
+                    xid,
+                    flags,
+                    lsn,
+                    prefix,
+                    content: Bytes::from(content)
+                }
+            )),
     ]
     .boxed()
 }
 
 fn control_message() -> impl Strategy<Value = Message> {
-    let prepare = || (any::<u8>(), lsn(), lsn(), any::<i64>(), any::<u32>(), cstring()).prop_map(
-        |(flags, prepare_lsn, end_lsn, prepare_time, xid, gid)| Prepare { flags, prepare_lsn, end_lsn, prepare_time, xid, gid },
-    );
+    let prepare = || {
+        (
+            any::<u8>(),
+            lsn(),
+            lsn(),
+            any::<i64>(),
+            any::<u32>(),
+            cstring(),
+        )
+            .prop_map(
+                |(flags, prepare_lsn, end_lsn, prepare_time, xid, gid)| Prepare {
+                    flags,
+                    prepare_lsn,
+                    end_lsn,
+                    prepare_time,
+                    xid,
+                    gid,
+                },
+            )
+    };
     prop_oneof![
-        (lsn(), any::<i64>(), any::<u32>())
-            .prop_map(|(final_lsn, commit_time, xid)| Message::Begin(Begin { final_lsn, commit_time, xid })),
-        (any::<u8>(), lsn(), lsn(), any::<i64>()).prop_map(|(flags, commit_lsn, end_lsn, commit_time)| {
-            Message::Commit(Commit { flags, commit_lsn, end_lsn, commit_time })
-        }),
-        (lsn(), cstring()).prop_map(|(commit_lsn, name)| Message::Origin(Origin { commit_lsn, name })),
-        (any::<u32>(), any::<u8>())
-            .prop_map(|(xid, first_segment)| Message::StreamStart(StreamStart { xid, first_segment })),
-        Just(Message::StreamStop),
-        (any::<u32>(), any::<u8>(), lsn(), lsn(), any::<i64>()).prop_map(|(xid, flags, commit_lsn, end_lsn, commit_time)| {
-            Message::StreamCommit(StreamCommit { xid, flags, commit_lsn, end_lsn, commit_time })
-        }),
-        (any::<u32>(), any::<u32>(), proptest::option::of((lsn(), any::<i64>()))).prop_map(|(xid, subxid, abort)| {
-            Message::StreamAbort(StreamAbort {
-                xid,
-                subxid,
-                abort: abort.map(|(abort_lsn, abort_time)| AbortInfo { abort_lsn, abort_time }),
-            })
-        }),
-        (lsn(), lsn(), any::<i64>(), any::<u32>(), cstring()).prop_map(|(prepare_lsn, end_lsn, prepare_time, xid, gid)| {
-            Message::BeginPrepare(BeginPrepare { prepare_lsn, end_lsn, prepare_time, xid, gid })
-        }),
-        prepare().prop_map(Message::Prepare),
-        prepare().prop_map(Message::StreamPrepare),
-        (any::<u8>(), lsn(), lsn(), any::<i64>(), any::<u32>(), cstring()).prop_map(
-            |(flags, commit_lsn, end_lsn, commit_time, xid, gid)| Message::CommitPrepared(CommitPrepared {
-                flags,
-                commit_lsn,
-                end_lsn,
+        (lsn(), any::<i64>(), any::<u32>()).prop_map(|(final_lsn, commit_time, xid)| {
+            Message::Begin(Begin {
+                final_lsn,
                 commit_time,
                 xid,
-                gid
             })
+        }),
+        (any::<u8>(), lsn(), lsn(), any::<i64>()).prop_map(
+            |(flags, commit_lsn, end_lsn, commit_time)| {
+                Message::Commit(Commit {
+                    flags,
+                    commit_lsn,
+                    end_lsn,
+                    commit_time,
+                })
+            }
         ),
-        (any::<u8>(), lsn(), lsn(), any::<i64>(), any::<i64>(), any::<u32>(), cstring()).prop_map(
-            |(flags, prepare_end_lsn, rollback_end_lsn, prepare_time, rollback_time, xid, gid)| {
-                Message::RollbackPrepared(RollbackPrepared {
+        (lsn(), cstring())
+            .prop_map(|(commit_lsn, name)| Message::Origin(Origin { commit_lsn, name })),
+        (any::<u32>(), any::<u8>()).prop_map(|(xid, first_segment)| Message::StreamStart(
+            StreamStart { xid, first_segment }
+        )),
+        Just(Message::StreamStop),
+        (any::<u32>(), any::<u8>(), lsn(), lsn(), any::<i64>()).prop_map(
+            |(xid, flags, commit_lsn, end_lsn, commit_time)| {
+                Message::StreamCommit(StreamCommit {
+                    xid,
+                    flags,
+                    commit_lsn,
+                    end_lsn,
+                    commit_time,
+                })
+            }
+        ),
+        (
+            any::<u32>(),
+            any::<u32>(),
+            proptest::option::of((lsn(), any::<i64>()))
+        )
+            .prop_map(|(xid, subxid, abort)| {
+                Message::StreamAbort(StreamAbort {
+                    xid,
+                    subxid,
+                    abort: abort.map(|(abort_lsn, abort_time)| AbortInfo {
+                        abort_lsn,
+                        abort_time,
+                    }),
+                })
+            }),
+        (lsn(), lsn(), any::<i64>(), any::<u32>(), cstring()).prop_map(
+            |(prepare_lsn, end_lsn, prepare_time, xid, gid)| {
+                Message::BeginPrepare(BeginPrepare {
+                    prepare_lsn,
+                    end_lsn,
+                    prepare_time,
+                    xid,
+                    gid,
+                })
+            }
+        ),
+        prepare().prop_map(Message::Prepare),
+        prepare().prop_map(Message::StreamPrepare),
+        (
+            any::<u8>(),
+            lsn(),
+            lsn(),
+            any::<i64>(),
+            any::<u32>(),
+            cstring()
+        )
+            .prop_map(|(flags, commit_lsn, end_lsn, commit_time, xid, gid)| {
+                Message::CommitPrepared(CommitPrepared {
+                    flags,
+                    commit_lsn,
+                    end_lsn,
+                    commit_time,
+                    xid,
+                    gid,
+                })
+            }),
+        (
+            any::<u8>(),
+            lsn(),
+            lsn(),
+            any::<i64>(),
+            any::<i64>(),
+            any::<u32>(),
+            cstring()
+        )
+            .prop_map(
+                |(
                     flags,
                     prepare_end_lsn,
                     rollback_end_lsn,
@@ -138,9 +260,18 @@ fn control_message() -> impl Strategy<Value = Message> {
                     rollback_time,
                     xid,
                     gid,
-                })
-            }
-        ),
+                )| {
+                    Message::RollbackPrepared(RollbackPrepared {
+                        flags,
+                        prepare_end_lsn,
+                        rollback_end_lsn,
+                        prepare_time,
+                        rollback_time,
+                        xid,
+                        gid,
+                    })
+                }
+            ),
     ]
 }
 
@@ -148,7 +279,9 @@ fn any_message() -> impl Strategy<Value = (Message, bool)> {
     prop_oneof![
         control_message().prop_map(|m| (m, false)),
         data_message(None).prop_map(|m| (m, false)),
-        any::<u32>().prop_flat_map(|xid| data_message(Some(xid))).prop_map(|m| (m, true)),
+        any::<u32>()
+            .prop_flat_map(|xid| data_message(Some(xid)))
+            .prop_map(|m| (m, true)),
     ]
 }
 
