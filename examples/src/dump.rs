@@ -7,6 +7,8 @@
 //! message for the table), their kind (`null`, `unchanged_toast`, `text`,
 //! `binary`) and the decoded value.
 
+use std::io::{BufRead, Write};
+
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use tidewater_pgoutput::{
@@ -27,7 +29,8 @@ impl Dumper {
         Dumper::default()
     }
 
-    /// Decodes one message and renders it; `lsn` and `xid` are added when given.
+    /// Decodes one message and renders it; the capture's position and xid are added
+    /// as `wal_lsn` and `wal_xid` when given.
     pub fn dump(
         &mut self,
         lsn: Option<Lsn>,
@@ -39,10 +42,10 @@ impl Dumper {
         let mut obj = Map::new();
         obj.insert("type".into(), json!(message.name()));
         if let Some(lsn) = lsn {
-            obj.insert("lsn".into(), json!(lsn.to_string()));
+            obj.insert("wal_lsn".into(), json!(lsn.to_string()));
         }
         if let Some(xid) = xid {
-            obj.insert("slot_xid".into(), json!(xid));
+            obj.insert("wal_xid".into(), json!(xid));
         }
         self.fields(&message, &mut obj)?;
         Ok(Value::Object(obj))
@@ -319,5 +322,138 @@ fn nest(dims: &[usize], elements: &mut impl Iterator<Item = Value>) -> Value {
         None => Value::Array(Vec::new()),
         Some((&n, [])) => Value::Array(elements.take(n).collect()),
         Some((&n, rest)) => Value::Array((0..n).map(|_| nest(rest, elements)).collect()),
+    }
+}
+
+/// Parses one input line `<lsn> <xid> <hex>` (the hex may start with `\\x`).
+pub fn parse_line(line: &str) -> Result<(Lsn, u32, Bytes), String> {
+    let mut parts = line.split_whitespace();
+    let lsn = parts.next().ok_or("empty line")?;
+    let lsn: Lsn = lsn.parse().map_err(|e| format!("{e}"))?;
+    let xid = parts.next().ok_or("missing xid")?;
+    let xid: u32 = xid
+        .parse()
+        .map_err(|_| format!("xid {xid:?} is not a number"))?;
+    let hex = parts.next().ok_or("missing message hex")?;
+    if parts.next().is_some() {
+        return Err("more than three fields".into());
+    }
+    let hex = hex.strip_prefix("\\x").unwrap_or(hex);
+    Ok((lsn, xid, Bytes::from(unhex(hex)?)))
+}
+
+/// Reads `<lsn> <xid> <hex>` lines from `input` and writes one JSON object per
+/// message to `out`. A malformed line is reported on `err` as `line N: reason`
+/// and skipped. Returns whether every line was good.
+pub fn run(
+    input: impl BufRead,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> std::io::Result<bool> {
+    let mut dumper = Dumper::new();
+    let mut all_good = true;
+    for (i, line) in input.lines().enumerate() {
+        let n = i + 1;
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse_line(&line)
+            .and_then(|(lsn, xid, data)| dumper.dump(Some(lsn), Some(xid), &data))
+        {
+            Ok(json) => writeln!(out, "{json}")?,
+            Err(reason) => {
+                writeln!(err, "line {n}: {reason}")?;
+                all_good = false;
+            }
+        }
+    }
+    Ok(all_good)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests")]
+    use super::*;
+    use tidewater_pgoutput::{
+        Begin, Column, Insert, Relation, RelationColumn, ReplicaIdentity, TupleData,
+    };
+
+    fn line(lsn: &str, msg: &Message) -> String {
+        format!("{lsn} 740 {}", hex(&msg.to_bytes()))
+    }
+
+    #[test]
+    fn prints_good_lines_and_reports_bad_ones_by_number() {
+        let rel = Message::Relation(Relation {
+            xid: None,
+            oid: 9,
+            namespace: "public".into(),
+            name: "t".into(),
+            replica_identity: ReplicaIdentity::Default,
+            columns: vec![RelationColumn {
+                flags: 1,
+                name: "id".into(),
+                type_oid: 23,
+                type_modifier: -1,
+            }],
+        });
+        let ins = Message::Insert(Insert {
+            xid: None,
+            relation_oid: 9,
+            new: TupleData::from_columns(&[Column::Text(b"42")]),
+        });
+        let input = [
+            line(
+                "0/10",
+                &Message::Begin(Begin {
+                    final_lsn: Lsn(0x20),
+                    commit_time: 5,
+                    xid: 740,
+                }),
+            ),
+            "0/11 740 zz".to_owned(),
+            line("0/12", &rel),
+            String::new(),
+            line("0/13", &ins),
+            "nonsense".to_owned(),
+            "0/14 740 49".to_owned(),
+        ]
+        .join("\n");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let ok = run(input.as_bytes(), &mut out, &mut err).unwrap();
+        assert!(!ok);
+        let out = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["type"], "Begin");
+        assert_eq!(lines[0]["final_lsn"], "0/20");
+        assert_eq!(lines[0]["wal_lsn"], "0/10");
+        assert_eq!(lines[1]["columns"][0]["name"], "id");
+        assert_eq!(lines[2]["type"], "Insert");
+        assert_eq!(
+            lines[2]["new"][0],
+            serde_json::json!({"name": "id", "type_oid": 23, "kind": "text", "value": 42})
+        );
+        let err = String::from_utf8(err).unwrap();
+        let errs: Vec<&str> = err.lines().collect();
+        assert_eq!(errs.len(), 3, "{err}");
+        assert!(errs[0].starts_with("line 2: "), "{err}");
+        assert!(errs[1].starts_with("line 6: invalid LSN"), "{err}");
+        assert!(errs[2].starts_with("line 7: Insert"), "{err}");
+    }
+
+    #[test]
+    fn hex_round_trip_and_errors() {
+        assert_eq!(
+            unhex(&hex(&[0, 1, 0xab, 0xff])).unwrap(),
+            [0, 1, 0xab, 0xff]
+        );
+        assert!(unhex("abc").is_err());
+        assert!(unhex("0g").is_err());
+        assert_eq!(parse_line("0/1 2 \\x4500").unwrap().2.as_ref(), &[0x45, 0]);
     }
 }
