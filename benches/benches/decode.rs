@@ -37,7 +37,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pg_walstream::{LogicalReplicationMessage, LogicalReplicationParser};
 use tidewater_benches::Corpus;
 use tidewater_pgoutput::value::{self, Format};
-use tidewater_pgoutput::{Column, Decoder, Message, RelationCache, ReplicationFrame, TupleData};
+use tidewater_pgoutput::{Column, Decoder, FrameMessage, Message, RelationCache, TupleData};
 
 /// Sums the value lengths of a tuple's columns (a null or unchanged column counts 1).
 #[inline]
@@ -56,11 +56,11 @@ fn tidewater_parse(frames: &[Bytes]) -> usize {
     let mut decoder = Decoder::new();
     let mut touched = 0;
     for frame in frames {
-        let ReplicationFrame::XLogData(xlog) = ReplicationFrame::decode(frame).expect("frame")
+        // One pass over the CopyData payload: header and message, no intermediate slice.
+        let FrameMessage::XLogData { message, .. } = decoder.decode_frame(frame).expect("frame")
         else {
             unreachable!("the corpus holds XLogData frames only");
         };
-        let message = decoder.decode(&xlog.data).expect("message");
         match &message {
             Message::Insert(m) => touched += touch_tidewater(&m.new),
             Message::Update(m) => {
@@ -108,11 +108,11 @@ fn tidewater_parse_values(frames: &[Bytes]) -> usize {
     let mut cache = RelationCache::new();
     let mut touched = 0;
     for frame in frames {
-        let ReplicationFrame::XLogData(xlog) = ReplicationFrame::decode(frame).expect("frame")
+        // One pass over the CopyData payload: header and message, no intermediate slice.
+        let FrameMessage::XLogData { message, .. } = decoder.decode_frame(frame).expect("frame")
         else {
             unreachable!("the corpus holds XLogData frames only");
         };
-        let message = decoder.decode(&xlog.data).expect("message");
         match &message {
             Message::Relation(_) | Message::Type(_) => {
                 cache.apply(&message);

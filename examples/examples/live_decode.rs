@@ -16,7 +16,7 @@
 //! picks another version's bin directory.
 
 use bytes::Bytes;
-use tidewater_examples::dump::{Dumper, unhex, value_json};
+use tidewater_examples::dump::{Dumper, value_json};
 use tidewater_pgoutput::value::{self, Format};
 use tidewater_pgoutput::{ChangeKind, Column, Lsn, TransactionAssembler, TransactionEvent};
 use tidewater_testkit::PgCluster;
@@ -48,17 +48,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
          TRUNCATE orders;",
     )?;
 
-    // Read the slot with the session settings the text-format contract assumes.
-    let rows = pg.psql_db(
+    // The kit reads the slot with the session settings the text-format contract assumes.
+    let captured = pg.peek_binary_changes(
         DB,
-        "\\set QUIET on\nSET DateStyle = ISO; SET TimeZone = 'UTC'; SET IntervalStyle = iso_8601; SET extra_float_digits = 3;
-         SELECT lsn, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('shop_slot', NULL, NULL,
-             'proto_version', '2', 'publication_names', 'shop_pub', 'messages', 'true');",
+        "shop_slot",
+        &[
+            ("proto_version", "2"),
+            ("publication_names", "shop_pub"),
+            ("messages", "true"),
+        ],
     )?;
     let mut frames = Vec::new();
-    for line in rows.lines() {
-        let (lsn, hex) = line.split_once('|').ok_or("unexpected psql output")?;
-        frames.push((lsn.parse::<Lsn>()?, Bytes::from(unhex(hex)?)));
+    for c in captured {
+        frames.push((c.lsn.parse::<Lsn>()?, Bytes::from(c.data)));
     }
 
     println!("# {} pgoutput messages", frames.len());

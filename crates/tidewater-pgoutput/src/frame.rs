@@ -71,7 +71,7 @@ impl ReplicationFrame {
         };
         match tag {
             b'w' => {
-                let mut r = Reader::at(frame, 1, "XLogData");
+                let mut r = Reader::at(frame, 0, 1, "XLogData");
                 let wal_start = Lsn(r.u64("WAL start")?);
                 let wal_end = Lsn(r.u64("WAL end")?);
                 let send_time = r.i64("send time")?;
@@ -83,7 +83,7 @@ impl ReplicationFrame {
                 }))
             }
             b'k' => {
-                let mut r = Reader::at(frame, 1, "PrimaryKeepalive");
+                let mut r = Reader::at(frame, 0, 1, "PrimaryKeepalive");
                 let wal_end = Lsn(r.u64("WAL end")?);
                 let send_time = r.i64("send time")?;
                 let reply_requested = read_bool(&mut r, "reply requested")?;
@@ -164,7 +164,7 @@ impl StandbyStatusUpdate {
     /// Decodes an `r` message (for test servers and proxies).
     pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(data, "StandbyStatusUpdate");
-        let tag_offset = r.position();
+        let tag_offset = r.offset();
         let tag = r.u8("tag")?;
         if tag != b'r' {
             return Err(DecodeError::UnknownTag {

@@ -22,7 +22,7 @@ pub use frame::{
 };
 pub use lsn::{Lsn, ParseLsnError};
 pub use message::{
-    AbortInfo, Begin, BeginPrepare, Commit, CommitPrepared, Decoder, Delete, Insert,
+    AbortInfo, Begin, BeginPrepare, Commit, CommitPrepared, Decoder, Delete, FrameMessage, Insert,
     LogicalMessage, Message, OldTuple, Origin, Prepare, Relation, RelationColumn, ReplicaIdentity,
     RollbackPrepared, StreamAbort, StreamCommit, StreamStart, Truncate, TypeMessage, Update,
     tag_name,

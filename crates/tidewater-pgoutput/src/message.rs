@@ -441,8 +441,16 @@ impl Message {
     /// Decodes one message. `in_stream` says whether the message was sent
     /// between Stream Start and Stream Stop, where data messages carry an xid.
     /// Prefer [`Decoder`], which tracks that state.
+    #[inline]
     pub fn decode(data: &Bytes, in_stream: bool) -> Result<Message, DecodeError> {
-        let Some(&tag) = data.first() else {
+        Self::decode_at(data, 0, in_stream)
+    }
+
+    /// Decodes the message that starts at `start` in `data` and runs to its end
+    /// (for example inside an XLogData frame, without slicing it out first).
+    /// Error offsets are relative to `start`.
+    pub fn decode_at(data: &Bytes, start: usize, in_stream: bool) -> Result<Message, DecodeError> {
+        let Some(&tag) = data.get(start) else {
             return Err(DecodeError::Empty {
                 context: "pgoutput message",
             });
@@ -454,7 +462,7 @@ impl Message {
                 offset: 0,
             });
         };
-        let mut r = Reader::at(data, 1, name);
+        let mut r = Reader::at(data, start, start + 1, name);
         let xid = |r: &mut Reader<'_>| -> Result<Option<u32>, DecodeError> {
             if in_stream {
                 r.u32("xid").map(Some)
@@ -483,7 +491,7 @@ impl Message {
                 let oid = r.u32("relation OID")?;
                 let namespace = r.cstr("namespace")?.to_owned();
                 let name = r.cstr("relation name")?.to_owned();
-                let ri_offset = r.position();
+                let ri_offset = r.offset();
                 let ri = r.u8("replica identity")?;
                 let replica_identity =
                     ReplicaIdentity::from_byte(ri).ok_or(DecodeError::UnknownTag {
@@ -535,7 +543,7 @@ impl Message {
             b'U' => {
                 let xid = xid(&mut r)?;
                 let relation_oid = r.u32("relation OID")?;
-                let marker_offset = r.position();
+                let marker_offset = r.offset();
                 let old = match r.u8("tuple marker")? {
                     b'K' => Some(OldTuple::Key(TupleData::read(&mut r, data, "old key")?)),
                     b'O' => Some(OldTuple::Full(TupleData::read(&mut r, data, "old row")?)),
@@ -562,7 +570,7 @@ impl Message {
             b'D' => {
                 let xid = xid(&mut r)?;
                 let relation_oid = r.u32("relation OID")?;
-                let marker_offset = r.position();
+                let marker_offset = r.offset();
                 let old = match r.u8("tuple marker")? {
                     b'K' => OldTuple::Key(TupleData::read(&mut r, data, "old key")?),
                     b'O' => OldTuple::Full(TupleData::read(&mut r, data, "old row")?),
@@ -613,7 +621,7 @@ impl Message {
                 let lsn = Lsn(r.u64("message LSN")?);
                 let prefix = r.cstr("prefix")?.to_owned();
                 let len = r.u32("content length")?;
-                let start = r.position();
+                let content_start = r.position();
                 let len = usize::try_from(len).unwrap_or(usize::MAX);
                 r.bytes(len, "content")?;
                 Message::Message(LogicalMessage {
@@ -621,7 +629,7 @@ impl Message {
                     flags,
                     lsn,
                     prefix,
-                    content: data.slice(start..start + len),
+                    content: data.slice(content_start..content_start + len),
                 })
             }
             b'S' => Message::StreamStart(StreamStart {
@@ -854,8 +862,9 @@ fn put_cstr(out: &mut (impl BufMut + ?Sized), s: &str) {
     out.put_u8(0);
 }
 
+#[inline]
 fn expect_tag(r: &mut Reader<'_>, want: u8, field: &'static str) -> Result<(), DecodeError> {
-    let offset = r.position();
+    let offset = r.offset();
     let got = r.u8(field)?;
     if got == want {
         Ok(())
@@ -869,6 +878,7 @@ fn expect_tag(r: &mut Reader<'_>, want: u8, field: &'static str) -> Result<(), D
 }
 
 /// The message name for a tag byte, `None` for tags pgoutput does not define.
+#[inline]
 pub fn tag_name(tag: u8) -> Option<&'static str> {
     Some(match tag {
         b'B' => "Begin",
@@ -924,8 +934,16 @@ impl Decoder {
     }
 
     /// Decodes one message and updates the stream state.
+    #[inline]
     pub fn decode(&mut self, data: &Bytes) -> Result<Message, DecodeError> {
-        let msg = Message::decode(data, self.in_stream)?;
+        self.decode_at(data, 0)
+    }
+
+    /// Decodes the message starting at `start` in `data` (see [`Message::decode_at`])
+    /// and updates the stream state.
+    #[inline]
+    pub fn decode_at(&mut self, data: &Bytes, start: usize) -> Result<Message, DecodeError> {
+        let msg = Message::decode_at(data, start, self.in_stream)?;
         match msg {
             Message::StreamStart(_) => self.in_stream = true,
             Message::StreamStop => self.in_stream = false,
@@ -934,8 +952,75 @@ impl Decoder {
         Ok(msg)
     }
 
+    /// Decodes a whole CopyData payload: an XLogData frame's header and its
+    /// pgoutput message in one pass (no intermediate slice of the payload), or a
+    /// keepalive.
+    ///
+    /// ```
+    /// use tidewater_pgoutput::*;
+    /// let frame = ReplicationFrame::XLogData(XLogData {
+    ///     wal_start: Lsn(16), wal_end: Lsn(32), send_time: 0, data: Message::StreamStop.to_bytes(),
+    /// }).to_bytes();
+    /// let mut decoder = Decoder::new();
+    /// match decoder.decode_frame(&frame)? {
+    ///     FrameMessage::XLogData { wal_start, message, .. } => {
+    ///         assert_eq!((wal_start, message), (Lsn(16), Message::StreamStop));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), DecodeError>(())
+    /// ```
+    pub fn decode_frame(&mut self, frame: &Bytes) -> Result<FrameMessage, DecodeError> {
+        match frame.first() {
+            Some(b'w') => {
+                let mut r = Reader::new(frame, "XLogData");
+                r.u8("tag")?;
+                let wal_start = Lsn(r.u64("WAL start")?);
+                let wal_end = Lsn(r.u64("WAL end")?);
+                let send_time = r.i64("send time")?;
+                let message = self.decode_at(frame, r.position())?;
+                Ok(FrameMessage::XLogData {
+                    wal_start,
+                    wal_end,
+                    send_time,
+                    message,
+                })
+            }
+            _ => match crate::frame::ReplicationFrame::decode(frame)? {
+                crate::frame::ReplicationFrame::PrimaryKeepalive(k) => {
+                    Ok(FrameMessage::PrimaryKeepalive(k))
+                }
+                crate::frame::ReplicationFrame::XLogData(x) => Ok(FrameMessage::XLogData {
+                    wal_start: x.wal_start,
+                    wal_end: x.wal_end,
+                    send_time: x.send_time,
+                    message: self.decode(&x.data)?,
+                }),
+            },
+        }
+    }
+
     /// Forgets the stream state (after a reconnect).
     pub fn reset(&mut self) {
         self.in_stream = false;
     }
+}
+
+/// A CopyData payload decoded by [`Decoder::decode_frame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FrameMessage {
+    /// `w`: WAL data with its decoded pgoutput message.
+    XLogData {
+        /// WAL position of the start of this data.
+        wal_start: Lsn,
+        /// The server's current end of WAL.
+        wal_end: Lsn,
+        /// Server clock at transmission: microseconds since 2000-01-01 00:00:00 UTC.
+        send_time: i64,
+        /// The decoded message.
+        message: Message,
+    },
+    /// `k`: a keepalive.
+    PrimaryKeepalive(crate::frame::PrimaryKeepalive),
 }

@@ -70,20 +70,61 @@ pub struct TupleData {
 impl TupleData {
     /// Reads a TupleData starting at the reader's position in `frame`; the reader
     /// must be positioned on the Int16 column count. Returns a slice of `frame`.
+    #[inline]
     pub(crate) fn read(
         reader: &mut Reader<'_>,
         frame: &Bytes,
         tuple: &'static str,
     ) -> Result<TupleData, DecodeError> {
         let start = reader.position();
-        let count_offset = reader.position();
-        let count = reader.i16("column count")?;
-        let count = u16::try_from(count).map_err(|_| {
-            reader.invalid("column count", count_offset, format!("{count} is negative"))
-        })?;
+        match Self::measure(reader.rest()) {
+            Some((count, len)) => {
+                reader.advance(len);
+                Ok(TupleData {
+                    bytes: frame.slice(start..start + len),
+                    count,
+                })
+            }
+            None => Err(Self::explain(reader, tuple)),
+        }
+    }
+
+    /// Validates a TupleData at the start of `buf`: its column count and length
+    /// in bytes, or `None` when it is malformed.
+    #[inline]
+    fn measure(buf: &[u8]) -> Option<(u16, usize)> {
+        let (count, mut rest) = buf.split_first_chunk::<2>()?;
+        let count = u16::try_from(i16::from_be_bytes(*count)).ok()?;
+        for _ in 0..count {
+            let (&tag, after) = rest.split_first()?;
+            rest = match tag {
+                b'n' | b'u' => after,
+                b't' | b'b' => {
+                    let (len, after) = after.split_first_chunk::<4>()?;
+                    let len = usize::try_from(i32::from_be_bytes(*len)).ok()?;
+                    after.get(len..)?
+                }
+                _ => return None,
+            };
+        }
+        Some((count, buf.len() - rest.len()))
+    }
+
+    /// Walks a malformed TupleData again to say what is wrong with it.
+    #[cold]
+    #[inline(never)]
+    fn explain(reader: &mut Reader<'_>, tuple: &'static str) -> DecodeError {
+        let count_pos = reader.position();
+        let count = match reader.i16("column count") {
+            Ok(c) => c,
+            Err(e) => return e,
+        };
+        let Ok(count) = u16::try_from(count) else {
+            return reader.invalid("column count", count_pos, format!("{count} is negative"));
+        };
         let message = reader.message();
         for column in 0..usize::from(count) {
-            let offset = reader.position();
+            let offset = reader.offset();
             let bad = |reason: String| DecodeError::InvalidColumn {
                 message,
                 tuple,
@@ -91,32 +132,35 @@ impl TupleData {
                 offset,
                 reason,
             };
-            let tag = reader.u8("column kind").map_err(|e| bad(e.to_string()))?;
+            let tag = match reader.u8("column kind") {
+                Ok(t) => t,
+                Err(e) => return bad(e.to_string()),
+            };
             match tag {
                 b'n' | b'u' => {}
                 b't' | b'b' => {
-                    let len = reader
-                        .i32("column length")
-                        .map_err(|e| bad(e.to_string()))?;
-                    let len = usize::try_from(len)
-                        .map_err(|_| bad(format!("length {len} is negative")))?;
-                    reader
-                        .bytes(len, "column value")
-                        .map_err(|e| bad(e.to_string()))?;
+                    let len = match reader.i32("column length") {
+                        Ok(l) => l,
+                        Err(e) => return bad(e.to_string()),
+                    };
+                    let Ok(len) = usize::try_from(len) else {
+                        return bad(format!("length {len} is negative"));
+                    };
+                    if let Err(e) = reader.bytes(len, "column value") {
+                        return bad(e.to_string());
+                    }
                 }
                 other => {
-                    return Err(DecodeError::UnknownTag {
+                    return DecodeError::UnknownTag {
                         context: "TupleData column kind",
                         tag: other,
                         offset,
-                    });
+                    };
                 }
             }
         }
-        Ok(TupleData {
-            bytes: frame.slice(start..reader.position()),
-            count,
-        })
+        // Unreachable when `measure` rejected the tuple; kept as a safe answer.
+        reader.invalid("column count", count_pos, "malformed tuple")
     }
 
     /// Builds a tuple from columns (for encoders, fixtures and test doubles).
@@ -148,6 +192,7 @@ impl TupleData {
     }
 
     /// Number of columns.
+    #[inline]
     pub fn len(&self) -> usize {
         usize::from(self.count)
     }
@@ -158,6 +203,7 @@ impl TupleData {
     }
 
     /// The columns in order.
+    #[inline]
     pub fn iter(&self) -> TupleIter<'_> {
         TupleIter {
             buf: self.bytes.get(2..).unwrap_or_default(),
@@ -230,6 +276,7 @@ pub struct TupleIter<'a> {
 impl<'a> Iterator for TupleIter<'a> {
     type Item = Column<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Column<'a>> {
         if self.left == 0 {
             return None;

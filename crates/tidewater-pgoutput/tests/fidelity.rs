@@ -21,11 +21,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use bytes::Bytes;
 use tidewater_pgoutput::value::{self, Format, PgValue};
 use tidewater_pgoutput::*;
-use tidewater_testkit::PgCluster;
+use tidewater_testkit::{CAPTURE_SESSION, PgCluster};
 
 const DB: &str = "fidelity";
-/// The session settings Tidewater's replication connection forces (the text contract).
-const SESSION: &str = "\\set QUIET on\nSET DateStyle = ISO; SET TimeZone = 'UTC'; SET IntervalStyle = iso_8601; SET extra_float_digits = 3;\n";
 
 struct Captured {
     lsn: Lsn,
@@ -40,22 +38,12 @@ fn unhex(s: &str) -> Vec<u8> {
 }
 
 fn capture(pg: &PgCluster, slot: &str, options: &[(&str, &str)]) -> Vec<Captured> {
-    let opts: Vec<String> = options
-        .iter()
-        .map(|(k, v)| format!("'{k}', '{v}'"))
-        .collect();
-    let sql = format!(
-        "{SESSION}SELECT lsn, encode(data, 'hex') FROM pg_logical_slot_peek_binary_changes('{slot}', NULL, NULL, {})",
-        opts.join(", ")
-    );
-    let out = pg.psql_db(DB, &sql).unwrap();
-    out.lines()
-        .map(|line| {
-            let (lsn, hex) = line.split_once('|').unwrap();
-            Captured {
-                lsn: lsn.parse().unwrap(),
-                data: Bytes::from(unhex(hex)),
-            }
+    pg.peek_binary_changes(DB, slot, options)
+        .unwrap()
+        .into_iter()
+        .map(|c| Captured {
+            lsn: c.lsn.parse().unwrap(),
+            data: Bytes::from(c.data),
         })
         .collect()
 }
@@ -133,11 +121,7 @@ fn decode_all(caps: &[Captured], types: &RelationCache) -> Seen {
             Message::Truncate(t) => {
                 seen.truncate_options.insert(t.options);
             }
-            Message::StreamAbort(a) => {
-                if a.abort.is_some() {
-                    seen.stream_abort_with_info += 1;
-                }
-            }
+            Message::StreamAbort(a) if a.abort.is_some() => seen.stream_abort_with_info += 1,
             Message::Message(m) => seen.logical_messages.push((
                 m.transactional(),
                 m.prefix.clone(),
@@ -238,7 +222,7 @@ fn sql_text_rows(pg: &PgCluster, columns: &[String]) -> BTreeMap<i64, Vec<Option
         .psql_db(
             DB,
             &format!(
-                "{SESSION}SELECT id, {} FROM alltypes ORDER BY id",
+                "{CAPTURE_SESSION}SELECT id, {} FROM alltypes ORDER BY id",
                 exprs.join(", ")
             ),
         )

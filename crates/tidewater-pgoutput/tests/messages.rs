@@ -742,3 +742,61 @@ fn timestamps_convert_between_epochs() {
     assert_eq!(unix_to_pg_micros(946_684_800_000_000), 0);
     assert_eq!(pg_to_unix_micros(i64::MAX), i64::MAX);
 }
+
+#[test]
+fn decode_frame_reads_header_and_message_in_one_pass() {
+    let ins = Wire::default()
+        .tag(b'I')
+        .u32(7)
+        .tag(b'N')
+        .i16(1)
+        .text("abc")
+        .bytes();
+    let frame = Wire::default()
+        .tag(b'w')
+        .u64(5)
+        .u64(6)
+        .i64(7)
+        .raw(&ins)
+        .bytes();
+    let mut d = Decoder::new();
+    let FrameMessage::XLogData {
+        wal_start,
+        wal_end,
+        send_time,
+        message,
+    } = d.decode_frame(&frame).unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!((wal_start, wal_end, send_time), (Lsn(5), Lsn(6), 7));
+    assert_eq!(message, Message::decode(&ins, false).unwrap());
+    // Error offsets stay relative to the message, not the frame.
+    let bad = Wire::default()
+        .tag(b'w')
+        .u64(5)
+        .u64(6)
+        .i64(7)
+        .tag(b'I')
+        .u32(7)
+        .tag(b'X')
+        .bytes();
+    assert_eq!(
+        d.decode_frame(&bad).unwrap_err(),
+        DecodeError::UnknownTag {
+            context: "new tuple marker",
+            tag: b'X',
+            offset: 5
+        }
+    );
+    let k = Wire::default().tag(b'k').u64(9).i64(8).u8(0).bytes();
+    assert!(matches!(
+        d.decode_frame(&k).unwrap(),
+        FrameMessage::PrimaryKeepalive(_)
+    ));
+    assert!(
+        d.decode_frame(&Wire::default().tag(b'w').u64(1).bytes())
+            .is_err()
+    );
+    assert!(d.decode_frame(&Bytes::new()).is_err());
+}

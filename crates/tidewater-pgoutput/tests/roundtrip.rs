@@ -310,9 +310,13 @@ proptest! {
     }
 
     #[test]
-    fn frame_round_trip(start in lsn(), end in lsn(), t in any::<i64>(), reply in any::<bool>(), (msg, _) in any_message()) {
+    fn frame_round_trip(start in lsn(), end in lsn(), t in any::<i64>(), reply in any::<bool>(), (msg, in_stream) in any_message()) {
         let x = ReplicationFrame::XLogData(XLogData { wal_start: start, wal_end: end, send_time: t, data: msg.to_bytes() });
-        prop_assert_eq!(ReplicationFrame::decode(&x.to_bytes()).unwrap(), x);
+        prop_assert_eq!(ReplicationFrame::decode(&x.to_bytes()).unwrap(), x.clone());
+        if !in_stream {
+            let one_pass = Decoder::new().decode_frame(&x.to_bytes()).unwrap();
+            prop_assert_eq!(one_pass, FrameMessage::XLogData { wal_start: start, wal_end: end, send_time: t, message: msg.clone() });
+        }
         let k = ReplicationFrame::PrimaryKeepalive(PrimaryKeepalive { wal_end: end, send_time: t, reply_requested: reply });
         prop_assert_eq!(ReplicationFrame::decode(&k.to_bytes()).unwrap(), k);
         let s = StandbyStatusUpdate { written: start, flushed: end, applied: start, client_time: t, reply_requested: reply };

@@ -58,4 +58,6 @@ pub use kafka_py::{
     ConsumedRecord, Delivery, PYTHON_ENV, ProduceRecord, kafka_consume, kafka_create_topic,
     kafka_list_topics, kafka_produce, kafka_tool_script, python, repo_root,
 };
-pub use pg::{ADMIN_USER, CapturedChange, PG_BIN_ENV, PgCluster, PgClusterBuilder};
+pub use pg::{
+    ADMIN_USER, CAPTURE_SESSION, CapturedChange, PG_BIN_ENV, PgCluster, PgClusterBuilder,
+};
