@@ -41,6 +41,8 @@ for major in "${PG_MAJORS[@]}"; do
         env TIDEWATER_PG_BIN="$(tw_pg_dir "$major")/bin" cargo test --workspace --test '*'
 done
 step "cargo doc" env RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps
+# The fuzz targets are their own workspace (run with cargo-fuzz on nightly); keep them compiling.
+step "fuzz targets compile" cargo check --manifest-path fuzz/Cargo.toml --target-dir target/fuzz-check
 
 if [[ ${#failed[@]} -gt 0 ]]; then
     tw_log "failed steps: ${failed[*]}"

@@ -216,26 +216,26 @@ fn bytea_text(raw: &[u8]) -> Result<Cow<'_, [u8]>, Fail> {
 
 /// `uuid` text: 8-4-4-4-12 hex digits, either case.
 fn uuid_text(raw: &[u8]) -> Result<[u8; 16], Fail> {
+    /// Where each byte's two hex digits start in the 8-4-4-4-12 form.
+    const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    const BAD: Fail = Fail::Msg("expected hex digits with '-' at 8, 13, 18, 23");
     let chars: &[u8; 36] = raw
         .try_into()
         .map_err(|_| Fail::Msg("expected 36 characters (8-4-4-4-12 hex)"))?;
+    if [8, 13, 18, 23]
+        .iter()
+        .any(|&at| chars.get(at) != Some(&b'-'))
+    {
+        return Err(BAD);
+    }
     let mut out = [0u8; 16];
-    let mut nibbles = chars.iter().enumerate().filter_map(|(i, &c)| match i {
-        8 | 13 | 18 | 23 => {
-            if c == b'-' {
-                None
-            } else {
-                Some(None)
-            }
-        }
-        _ => Some(hex_digit(c)),
-    });
-    for byte in out.iter_mut() {
-        let hi = nibbles.next().flatten();
-        let lo = nibbles.next().flatten();
-        match (hi, lo) {
-            (Some(h), Some(l)) => *byte = h << 4 | l,
-            _ => return Err(Fail::Msg("expected hex digits with '-' at 8, 13, 18, 23")),
+    for (byte, &at) in out.iter_mut().zip(&PAIRS) {
+        let (Some(&hi), Some(&lo)) = (chars.get(at), chars.get(at + 1)) else {
+            return Err(BAD);
+        };
+        match (hex_digit(hi), hex_digit(lo)) {
+            (Some(h), Some(l)) => *byte = (h << 4) | l,
+            _ => return Err(BAD),
         }
     }
     Ok(out)
