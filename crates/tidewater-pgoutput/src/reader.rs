@@ -45,7 +45,7 @@ impl<'a> Reader<'a> {
     /// Position relative to the start of the message, for errors.
     #[inline]
     pub(crate) fn offset(&self) -> usize {
-        self.pos - self.base
+        self.pos.saturating_sub(self.base)
     }
 
     /// Offset relative to the start of the message of an absolute position.
