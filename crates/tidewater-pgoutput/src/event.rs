@@ -16,6 +16,8 @@ pub enum ChangeKind {
     Read {
         /// The row.
         new: TupleData,
+        /// Where the row stands in the snapshot (Debezium's `source.snapshot`).
+        snapshot: SnapshotMarker,
     },
     /// A row was inserted (op `c`).
     Insert {
@@ -62,6 +64,36 @@ impl ChangeKind {
             ChangeKind::Delete { .. } => 'd',
             ChangeKind::Truncate { .. } => 't',
             ChangeKind::Message { .. } => 'm',
+        }
+    }
+}
+
+/// Where a snapshot row stands in the snapshot: the value of Debezium's
+/// `source.snapshot` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SnapshotMarker {
+    /// The first row of the whole snapshot (`"first"`).
+    First,
+    /// The first row of a table, not the first of the snapshot (`"first_in_data_collection"`).
+    FirstInDataCollection,
+    /// Any other row (`"true"`).
+    Middle,
+    /// The last row of a table, not the last of the snapshot (`"last_in_data_collection"`).
+    LastInDataCollection,
+    /// The last row of the whole snapshot (`"last"`).
+    Last,
+}
+
+impl SnapshotMarker {
+    /// The string Debezium writes in `source.snapshot`.
+    pub fn as_debezium_str(self) -> &'static str {
+        match self {
+            SnapshotMarker::First => "first",
+            SnapshotMarker::FirstInDataCollection => "first_in_data_collection",
+            SnapshotMarker::Middle => "true",
+            SnapshotMarker::LastInDataCollection => "last_in_data_collection",
+            SnapshotMarker::Last => "last",
         }
     }
 }

@@ -15,7 +15,9 @@ pub mod value;
 
 pub use assembler::{AssembleError, TransactionAssembler};
 pub use error::DecodeError;
-pub use event::{ChangeEvent, ChangeKind, TransactionBegin, TransactionCommit, TransactionEvent};
+pub use event::{
+    ChangeEvent, ChangeKind, SnapshotMarker, TransactionBegin, TransactionCommit, TransactionEvent,
+};
 pub use frame::{
     PG_EPOCH_UNIX_MICROS, PrimaryKeepalive, ReplicationFrame, StandbyStatusUpdate, XLogData,
     pg_to_unix_micros, unix_to_pg_micros,
