@@ -1,0 +1,1 @@
+//! Kafka Connect data model (schemas, values, structs, logical types), ConnectRecord and the JSON converter.

@@ -1,0 +1,1 @@
+//! Debezium-compatible change event envelopes for PostgreSQL changes.

@@ -1,0 +1,1 @@
+//! PostgreSQL logical replication source: replication connection, slots, publications, snapshots, LSN acknowledgement.
