@@ -287,6 +287,9 @@ impl TransactionAssembler {
             | Message::CommitPrepared(_)
             | Message::RollbackPrepared(_)
             | Message::StreamPrepare(_) => {
+                // The decoder may have entered stream state on a Stream Start; the
+                // message is rejected, so leave no state behind it.
+                self.decoder.reset();
                 return Err(AssembleError::Unsupported { message: name, lsn });
             }
         }

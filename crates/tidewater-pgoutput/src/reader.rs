@@ -152,16 +152,18 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// An InvalidField error for a field that started at absolute position `pos`
+    /// (reported relative to the start of the message).
     pub(crate) fn invalid(
         &self,
         field: &'static str,
-        offset: usize,
+        pos: usize,
         reason: impl Into<String>,
     ) -> DecodeError {
         DecodeError::InvalidField {
             message: self.message,
             field,
-            offset,
+            offset: self.offset_of(pos),
             reason: reason.into(),
         }
     }

@@ -116,12 +116,12 @@ impl<'a> PgArray<'a> {
     }
 }
 
-/// Whitespace as `array_out` sees it (`scanner_isspace`): it quotes
+/// Whitespace as PostgreSQL's array parser sees it (`array_isspace` up to 16,
+/// `scanner_isspace` since 17; both include vertical tab): `array_out` quotes
 /// elements containing these, so in server output they only occur unquoted
-/// around elements. Vertical tab is deliberately absent: `array_out` leaves
-/// it unquoted, so it belongs to the element.
+/// around elements, where they are not part of the value.
 fn is_array_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0C)
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C)
 }
 
 /// Parser of `array_out` text.
@@ -749,10 +749,13 @@ mod tests {
             ]
         );
         assert_eq!(show(&ts), r#"{"2000-01-01 00:00:01",infinity}"#);
-        // array_out leaves a vertical tab unquoted; it is part of the value.
+        // Unquoted vertical tabs around an element are whitespace (PostgreSQL 15:
+        // E'{\x0bx\x0b}'::text[] is {x}); an element containing one is quoted.
         let v = arr(TEXT_ARRAY, "{\u{b}x\u{b}}");
-        assert_eq!(v.elements(), &[t("\u{b}x\u{b}")]);
-        assert_eq!(show(&v), "{\u{b}x\u{b}}");
+        assert_eq!(v.elements(), &[t("x")]);
+        let v = arr(TEXT_ARRAY, "{\"\u{b}x\"}");
+        assert_eq!(v.elements(), &[t("\u{b}x")]);
+        assert_eq!(show(&v), "{\"\u{b}x\"}");
         let j = arr(JSONB_ARRAY, r#"{"{\"a\": 1}"}"#);
         assert_eq!(
             j.elements(),
