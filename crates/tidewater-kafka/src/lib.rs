@@ -1,1 +1,21 @@
-//! Kafka producer abstraction: the Sink trait, an rskafka producer, in-memory and JSON-lines sinks.
+#![doc = include_str!("../README.md")]
+#![deny(unsafe_code)]
+
+mod config;
+mod error;
+mod json_lines;
+mod local;
+mod memory;
+pub mod partitioner;
+mod record;
+mod sink;
+
+pub use config::{
+    Compression, KeyStore, ProducerConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig,
+    TopicCreation, TopicCreationGroup, TopicSettings, TrustStore,
+};
+pub use error::{ConfigError, Result, SinkError};
+pub use json_lines::JsonLinesSink;
+pub use memory::{MemorySink, StoredRecord};
+pub use record::{Delivery, Header, ProducerRecord};
+pub use sink::Sink;
