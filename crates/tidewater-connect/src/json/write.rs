@@ -1,0 +1,456 @@
+//! Writes schemas and values as Kafka's `JsonConverter` does, byte for byte:
+//! its key order, Jackson's string escaping and number formats, base64 bytes.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use super::DecimalFormat;
+use super::number::{write_big_decimal, write_f32, write_f64};
+use crate::error::{ConnectError, Result};
+use crate::logical;
+use crate::schema::{Schema, SchemaType};
+use crate::value::{Struct, Value};
+
+/// Per-conversion settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriteOptions {
+    pub(crate) decimal_format: DecimalFormat,
+    pub(crate) replace_null_with_default: bool,
+}
+
+/// How Jackson's default output escapes a byte: 0 = not at all, `u` =
+/// `\u00XX`, anything else = that short escape.
+#[inline]
+fn escape_of(b: u8) -> u8 {
+    match b {
+        0x08 => b'b',
+        0x09 => b't',
+        0x0A => b'n',
+        0x0C => b'f',
+        0x0D => b'r',
+        0x00..=0x1F => b'u',
+        b'"' => b'"',
+        b'\\' => b'\\',
+        _ => 0,
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Writes a JSON string (quotes included) from UTF-8 bytes.
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    for (i, &b) in s.iter().enumerate() {
+        let esc = escape_of(b);
+        if esc == 0 {
+            continue;
+        }
+        out.extend_from_slice(s.get(start..i).unwrap_or_default());
+        out.push(b'\\');
+        if esc == b'u' {
+            out.extend_from_slice(b"u00");
+            out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+            out.push(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0'));
+        } else {
+            out.push(esc);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(s.get(start..).unwrap_or_default());
+    out.push(b'"');
+}
+
+/// Writes bytes as a base64 JSON string (standard alphabet, padded).
+pub(crate) fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
+    out.push(b'"');
+    let start = out.len();
+    let len = data.len().div_ceil(3) * 4;
+    out.resize(start + len, 0);
+    if let Some(dst) = out.get_mut(start..)
+        && let Ok(written) = STANDARD.encode_slice(data, dst)
+    {
+        out.truncate(start + written);
+    }
+    out.push(b'"');
+}
+
+fn write_i64(out: &mut Vec<u8>, v: i64) {
+    let mut buf = itoa_buf(v);
+    out.extend_from_slice(buf.as_slice());
+    buf.clear();
+}
+
+/// Formats an integer without allocating.
+fn itoa_buf(v: i64) -> SmallDigits {
+    let mut d = SmallDigits {
+        buf: [0; 20],
+        start: 20,
+    };
+    let negative = v < 0;
+    let mut n = v.unsigned_abs();
+    loop {
+        d.start -= 1;
+        if let Some(slot) = d.buf.get_mut(d.start) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if negative {
+        d.start -= 1;
+        if let Some(slot) = d.buf.get_mut(d.start) {
+            *slot = b'-';
+        }
+    }
+    d
+}
+
+struct SmallDigits {
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl SmallDigits {
+    fn as_slice(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+    fn clear(&mut self) {
+        self.start = self.buf.len();
+    }
+}
+
+/// Writes a schema node (`asJsonSchema`).
+pub(crate) fn write_schema(out: &mut Vec<u8>, schema: &Schema, opts: WriteOptions) -> Result<()> {
+    write_schema_open(out, schema, opts)?;
+    out.push(b'}');
+    Ok(())
+}
+
+/// Writes a schema node without its closing brace (so a struct field can
+/// append `"field"`).
+fn write_schema_open(out: &mut Vec<u8>, schema: &Schema, opts: WriteOptions) -> Result<()> {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(schema.schema_type().json_name().as_bytes());
+    out.push(b'"');
+    match schema.schema_type() {
+        SchemaType::Array => {
+            out.extend_from_slice(b",\"items\":");
+            write_optional_schema(out, schema.value_schema().map(|s| &**s), opts)?;
+        }
+        SchemaType::Map => {
+            out.extend_from_slice(b",\"keys\":");
+            write_optional_schema(out, schema.key_schema().map(|s| &**s), opts)?;
+            out.extend_from_slice(b",\"values\":");
+            write_optional_schema(out, schema.value_schema().map(|s| &**s), opts)?;
+        }
+        SchemaType::Struct => {
+            out.extend_from_slice(b",\"fields\":[");
+            for (i, field) in schema.fields().iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_schema_open(out, field.schema(), opts).map_err(|e| e.within(field.name()))?;
+                out.extend_from_slice(b",\"field\":");
+                write_str(out, field.name().as_bytes());
+                out.push(b'}');
+            }
+            out.push(b']');
+        }
+        _ => {}
+    }
+    out.extend_from_slice(if schema.is_optional() {
+        b",\"optional\":true"
+    } else {
+        b",\"optional\":false"
+    });
+    if let Some(name) = schema.name() {
+        out.extend_from_slice(b",\"name\":");
+        write_str(out, name.as_bytes());
+    }
+    if let Some(version) = schema.version() {
+        out.extend_from_slice(b",\"version\":");
+        write_i64(out, version.into());
+    }
+    if let Some(doc) = schema.doc() {
+        out.extend_from_slice(b",\"doc\":");
+        write_str(out, doc.as_bytes());
+    }
+    if let Some(params) = schema.parameters() {
+        out.extend_from_slice(b",\"parameters\":{");
+        for (i, (k, v)) in params.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_str(out, k.as_bytes());
+            out.push(b':');
+            write_str(out, v.as_bytes());
+        }
+        out.push(b'}');
+    }
+    if let Some(default) = schema.default_value() {
+        out.extend_from_slice(b",\"default\":");
+        write_value(out, Some(schema), Some(default), opts)?;
+    }
+    Ok(())
+}
+
+fn write_optional_schema(
+    out: &mut Vec<u8>,
+    schema: Option<&Schema>,
+    opts: WriteOptions,
+) -> Result<()> {
+    match schema {
+        Some(s) => write_schema(out, s, opts),
+        None => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+    }
+}
+
+/// Writes a value (`convertToJson`).
+pub(crate) fn write_value(
+    out: &mut Vec<u8>,
+    schema: Option<&Schema>,
+    value: Option<&Value>,
+    opts: WriteOptions,
+) -> Result<()> {
+    let Some(value) = value else {
+        let Some(schema) = schema else {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        };
+        if opts.replace_null_with_default
+            && let Some(default) = schema.default_value()
+        {
+            return write_value(out, Some(schema), Some(default), opts);
+        }
+        if schema.is_optional() {
+            out.extend_from_slice(b"null");
+            return Ok(());
+        }
+        return Err(ConnectError::NullForRequired {
+            path: String::new(),
+        });
+    };
+    let Some(schema) = schema else {
+        return write_schemaless(out, value, opts);
+    };
+    let mismatch = || ConnectError::TypeMismatch {
+        path: String::new(),
+        expected: schema.schema_type(),
+        found: value.kind_name(),
+    };
+    match (schema.schema_type(), value) {
+        (SchemaType::Boolean, Value::Boolean(b)) => {
+            out.extend_from_slice(if *b { b"true" } else { b"false" })
+        }
+        (SchemaType::Int8, Value::Int8(v)) => write_i64(out, (*v).into()),
+        (SchemaType::Int16, Value::Int16(v)) => write_i64(out, (*v).into()),
+        (SchemaType::Int32, Value::Int32(v)) => write_i64(out, (*v).into()),
+        (SchemaType::Int64, Value::Int64(v)) => write_i64(out, *v),
+        (SchemaType::Float32, Value::Float32(v)) => write_f32(out, *v),
+        (SchemaType::Float64, Value::Float64(v)) => write_f64(out, *v),
+        (SchemaType::String, Value::String(s)) => write_str(out, s.as_bytes()),
+        (SchemaType::Bytes, Value::Decimal(d)) if schema.name() == Some(logical::DECIMAL_NAME) => {
+            match opts.decimal_format {
+                DecimalFormat::Numeric => write_big_decimal(out, d),
+                DecimalFormat::Base64 => {
+                    let scale = logical::decimal_scale(schema)?;
+                    if d.scale() != scale {
+                        return Err(ConnectError::DecimalScale {
+                            path: String::new(),
+                            expected: scale,
+                            found: d.scale(),
+                        });
+                    }
+                    write_base64(out, d.unscaled());
+                }
+            }
+        }
+        (SchemaType::Bytes, Value::Bytes(b)) if schema.name() != Some(logical::DECIMAL_NAME) => {
+            write_base64(out, b)
+        }
+        (SchemaType::Array, Value::Array(items)) => {
+            let item_schema = schema.value_schema().map(|s| &**s);
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, item_schema, item.as_ref(), opts)
+                    .map_err(|e| e.within(&format!("[{i}]")))?;
+            }
+            out.push(b']');
+        }
+        (SchemaType::Map, Value::Map(entries)) => {
+            let ks = schema.key_schema().map(|s| &**s);
+            let vs = schema.value_schema().map(|s| &**s);
+            let object_mode = ks.is_none_or(|k| k.schema_type() == SchemaType::String);
+            write_map(out, entries, ks, vs, object_mode, opts)?;
+        }
+        (SchemaType::Struct, Value::Struct(s)) => {
+            if !std::ptr::eq(std::sync::Arc::as_ptr(s.schema()), schema) && **s.schema() != *schema
+            {
+                return Err(ConnectError::StructMismatch {
+                    path: String::new(),
+                    reason: "mismatching schema".into(),
+                });
+            }
+            write_struct(out, s, opts)?;
+        }
+        _ => return Err(mismatch()),
+    }
+    Ok(())
+}
+
+/// Writes a struct's fields in schema order.
+pub(crate) fn write_struct(out: &mut Vec<u8>, s: &Struct, opts: WriteOptions) -> Result<()> {
+    out.push(b'{');
+    for (i, (field, value)) in s.schema().fields().iter().zip(s.values()).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, field.name().as_bytes());
+        out.push(b':');
+        write_value(out, Some(field.schema()), value.as_ref(), opts)
+            .map_err(|e| e.within(field.name()))?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+fn write_map(
+    out: &mut Vec<u8>,
+    entries: &[(Value, Option<Value>)],
+    ks: Option<&Schema>,
+    vs: Option<&Schema>,
+    object_mode: bool,
+    opts: WriteOptions,
+) -> Result<()> {
+    if object_mode {
+        out.push(b'{');
+        for (i, (k, v)) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let Value::String(key) = k else {
+                return Err(ConnectError::TypeMismatch {
+                    path: format!("[{i}].key"),
+                    expected: SchemaType::String,
+                    found: k.kind_name(),
+                });
+            };
+            write_str(out, key.as_bytes());
+            out.push(b':');
+            write_value(out, vs, v.as_ref(), opts).map_err(|e| e.within(key.as_str()))?;
+        }
+        out.push(b'}');
+    } else {
+        out.push(b'[');
+        for (i, (k, v)) in entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.push(b'[');
+            write_value(out, ks, Some(k), opts).map_err(|e| e.within(&format!("[{i}]")))?;
+            out.push(b',');
+            write_value(out, vs, v.as_ref(), opts).map_err(|e| e.within(&format!("[{i}]")))?;
+            out.push(b']');
+        }
+        out.push(b']');
+    }
+    Ok(())
+}
+
+/// A value without a schema: its own variant decides (maps are objects when
+/// every key is a string).
+fn write_schemaless(out: &mut Vec<u8>, value: &Value, opts: WriteOptions) -> Result<()> {
+    match value {
+        Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int8(v) => write_i64(out, (*v).into()),
+        Value::Int16(v) => write_i64(out, (*v).into()),
+        Value::Int32(v) => write_i64(out, (*v).into()),
+        Value::Int64(v) => write_i64(out, *v),
+        Value::Float32(v) => write_f32(out, *v),
+        Value::Float64(v) => write_f64(out, *v),
+        Value::String(s) => write_str(out, s.as_bytes()),
+        Value::Bytes(b) => write_base64(out, b),
+        Value::Decimal(d) => match opts.decimal_format {
+            DecimalFormat::Numeric => write_big_decimal(out, d),
+            DecimalFormat::Base64 => write_base64(out, d.unscaled()),
+        },
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match item {
+                    Some(item) => write_schemaless(out, item, opts)
+                        .map_err(|e| e.within(&format!("[{i}]")))?,
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            out.push(b']');
+        }
+        Value::Map(entries) => {
+            let object_mode = entries.iter().all(|(k, _)| matches!(k, Value::String(_)));
+            write_map(out, entries, None, None, object_mode, opts)?;
+        }
+        Value::Struct(s) => write_struct(out, s, opts)?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        reason = "test fixtures"
+    )]
+    use super::*;
+
+    #[test]
+    fn strings_escape_as_jackson_does() {
+        let mut out = Vec::new();
+        write_str(
+            &mut out,
+            "a\"b\\c\n\t\r\u{8}\u{c}\u{1}\u{1f}/é€😀\u{7f}".as_bytes(),
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\\\"b\\\\c\\n\\t\\r\\b\\f\\u0001\\u001F/é€😀\u{7f}\""
+        );
+    }
+
+    #[test]
+    fn base64_is_standard_and_padded() {
+        for (input, expected) in [
+            (&b""[..], "\"\""),
+            (b"f", "\"Zg==\""),
+            (b"fo", "\"Zm8=\""),
+            (b"foo", "\"Zm9v\""),
+            (&[0xFB, 0xFF], "\"+/8=\""),
+        ] {
+            let mut out = Vec::new();
+            write_base64(&mut out, input);
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    #[test]
+    fn integers() {
+        for v in [0i64, -1, 42, i64::MIN, i64::MAX] {
+            let mut out = Vec::new();
+            write_i64(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
+        }
+    }
+}
