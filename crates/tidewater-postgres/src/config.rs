@@ -183,7 +183,7 @@ impl SnapshotMode {
     }
 }
 
-/// Configuration of a [`PostgresSource`](crate::PostgresSource).
+/// Configuration of a `PostgresSource`.
 ///
 /// Build it from Debezium's connector keys with [`from_properties`](Self::from_properties);
 /// the fields can be adjusted afterwards.
@@ -238,7 +238,7 @@ pub struct SourceConfig {
     pub snapshot_mode: SnapshotMode,
     /// `snapshot.fetch.size` (10240): rows read per round trip during a snapshot.
     pub snapshot_fetch_size: usize,
-    /// `max.batch.size` (2048): most events one [`next_batch`](crate::ChangeSource::next_batch) returns.
+    /// `max.batch.size` (2048): most events one `next_batch` returns.
     pub max_batch_size: usize,
     /// `max.queue.size` (8192): most messages buffered between the network and the
     /// consumer; when full, reading from the server pauses.
