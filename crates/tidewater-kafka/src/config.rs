@@ -302,7 +302,7 @@ impl TopicCreation {
 #[non_exhaustive]
 pub struct ProducerConfig {
     /// `bootstrap.servers`: `host:port` entries. Empty means "no Kafka": the
-    /// sink built from this configuration writes JSON lines to stdout.
+    /// [`AnySink`](crate::AnySink) built from this configuration writes JSON lines to stdout.
     pub bootstrap_servers: Vec<String>,
     /// `client.id` (default `tidewater`).
     pub client_id: String,

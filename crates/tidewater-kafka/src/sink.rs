@@ -5,7 +5,7 @@ use std::future::Future;
 use crate::error::Result;
 use crate::record::{Delivery, ProducerRecord};
 
-/// Where serialized records go: Kafka, memory
+/// Where serialized records go: Kafka ([`KafkaSink`](crate::KafkaSink)), memory
 /// ([`MemorySink`](crate::MemorySink)) or JSON lines ([`JsonLinesSink`](crate::JsonLinesSink)).
 ///
 /// # Contract

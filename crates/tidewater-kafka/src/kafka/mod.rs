@@ -1,0 +1,627 @@
+//! [`KafkaSink`]: the rskafka producer.
+
+mod tls;
+mod worker;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rskafka::BackoffConfig;
+use rskafka::client::error::{Error as ClientError, ProtocolError};
+use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig as WireSasl};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tracing::{debug, info};
+
+use crate::config::{ProducerConfig, SaslMechanism};
+use crate::error::ConfigError;
+use crate::error::{Result, SinkError};
+use crate::partitioner::{StickyPartitioner, partition_for_key};
+use crate::record::{Delivery, ProducerRecord, now_millis};
+use crate::sink::Sink;
+use worker::{BATCH_OVERHEAD, Completion, PartitionWorker, Queued, WorkerMsg};
+
+/// How often a freshly created topic's metadata is polled until it shows up.
+const TOPIC_POLL: Duration = Duration::from_millis(50);
+
+#[derive(Debug)]
+struct TopicState {
+    partitions: i32,
+    refreshed: Instant,
+    sticky: StickyPartitioner,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Pending,
+    Acknowledged(Delivery),
+    Failed,
+}
+
+#[derive(Debug)]
+struct WorkerHandle {
+    tx: UnboundedSender<WorkerMsg>,
+    task: JoinHandle<()>,
+}
+
+/// A [`Sink`] producing to Kafka with [rskafka](https://docs.rs/rskafka).
+///
+/// * One background task per partition batches records (`batch.size`, `linger.ms`) and
+///   produces them with `acks=all`, one request in flight per partition, so the partition's
+///   order is the send order even across retries.
+/// * `buffer.memory` bounds the bytes queued or in flight; `send` waits for room (at most
+///   `max.block.ms`).
+/// * Retriable failures (connection loss, leader changes, timeouts, `NotEnoughReplicas`, …)
+///   are retried with exponential backoff from `retry.backoff.ms` to `retry.backoff.max.ms`
+///   until `delivery.timeout.ms`; other broker errors fail the sink at once with topic,
+///   partition and the broker's error.
+/// * Missing topics are created (`topic.creation.*`) unless disabled; partition counts are
+///   re-read every `metadata.max.age.ms`.
+///
+/// Deliveries follow the [`Sink`] contract. Delivery is at least once: a request whose answer
+/// was lost is sent again, which can write its records twice (in order).
+///
+/// rskafka's record model limits headers: values cannot be null, names must be unique, and
+/// headers are written sorted by name. `send` rejects records that break the first two rules
+/// ([`SinkError::InvalidRecord`]).
+///
+/// Needs a Tokio runtime (it spawns tasks); dropping the sink stops them, abandoning records
+/// not yet delivered. Use [`close`](Self::close) to deliver them first.
+#[derive(Debug)]
+pub struct KafkaSink {
+    config: Arc<ProducerConfig>,
+    client: Arc<Client>,
+    topics: HashMap<Arc<str>, TopicState>,
+    workers: HashMap<(Arc<str>, i32), WorkerHandle>,
+    memory: Arc<Semaphore>,
+    /// Records from this sequence number on are not produced (after a failure).
+    halt_from: Arc<AtomicU64>,
+    done_tx: UnboundedSender<Completion>,
+    done_rx: UnboundedReceiver<Completion>,
+    /// Sequence number of `pending.front()`.
+    first_seq: u64,
+    next_seq: u64,
+    /// One slot per record not yet reported, in send order.
+    pending: VecDeque<Slot>,
+    /// The first record that failed; nothing from it on is reported.
+    failed_seq: Option<u64>,
+    /// The error not yet returned to the caller.
+    error: Option<SinkError>,
+    /// The first error, as text, once returned.
+    failure: Option<String>,
+}
+
+fn wire_sasl(config: &ProducerConfig) -> Option<WireSasl> {
+    let sasl = config.sasl.as_ref()?;
+    if !config.security_protocol.uses_sasl() {
+        return None;
+    }
+    let credentials = Credentials::new(sasl.username.clone(), sasl.password.clone());
+    Some(match sasl.mechanism {
+        SaslMechanism::Plain => WireSasl::Plain(credentials),
+        SaslMechanism::ScramSha256 => WireSasl::ScramSha256(credentials),
+        SaslMechanism::ScramSha512 => WireSasl::ScramSha512(credentials),
+    })
+}
+
+fn client_error_message(error: &ClientError) -> String {
+    match error {
+        ClientError::ServerError {
+            protocol_error,
+            error_message: Some(message),
+            ..
+        } => format!("{protocol_error:?}: {message}"),
+        ClientError::ServerError { protocol_error, .. } => format!("{protocol_error:?}"),
+        other => other.to_string(),
+    }
+}
+
+impl KafkaSink {
+    /// Connects to `bootstrap.servers` (waiting at most `max.block.ms`) and returns a sink.
+    ///
+    /// Fails with [`SinkError::Config`] for an invalid configuration (also one without
+    /// brokers) or unreadable TLS files, and with [`SinkError::Connect`] when no broker
+    /// answers in time.
+    pub async fn connect(config: ProducerConfig) -> Result<Self> {
+        config.validate()?;
+        if !config.has_brokers() {
+            return Err(ConfigError::Missing {
+                key: "bootstrap.servers".to_owned(),
+                reason: "the Kafka sink needs at least one broker".to_owned(),
+            }
+            .into());
+        }
+        let brokers = config.bootstrap_servers.join(",");
+        // rskafka retries connection failures inside each call; bound those retries by
+        // request.timeout.ms so that the producer's own retry loop sees the cause.
+        let backoff = BackoffConfig {
+            init_backoff: config.retry_backoff.max(Duration::from_millis(1)),
+            max_backoff: config
+                .retry_backoff_max
+                .max(config.retry_backoff)
+                .max(Duration::from_millis(2)),
+            base: 2.0,
+            deadline: Some(config.request_timeout),
+        };
+        let mut builder = ClientBuilder::new(config.bootstrap_servers.clone())
+            .client_id(config.client_id.as_str())
+            .backoff_config(backoff);
+        if config.security_protocol.uses_tls() {
+            builder = builder.tls_config(tls::client_config(&config.tls)?);
+        }
+        if let Some(sasl) = wire_sasl(&config) {
+            builder = builder.sasl_config(sasl);
+        }
+        let client = match tokio::time::timeout(config.max_block, builder.build()).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => {
+                return Err(SinkError::Connect {
+                    brokers,
+                    timeout: config.max_block,
+                    message: client_error_message(&e),
+                });
+            }
+            Err(_) => {
+                return Err(SinkError::Connect {
+                    brokers,
+                    timeout: config.max_block,
+                    message: "no metadata answer".to_owned(),
+                });
+            }
+        };
+        info!(brokers = %brokers, client_id = %config.client_id, "connected to Kafka");
+        let memory = Arc::new(Semaphore::new(config.buffer_memory));
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Ok(Self {
+            config: Arc::new(config),
+            client: Arc::new(client),
+            topics: HashMap::new(),
+            workers: HashMap::new(),
+            memory,
+            halt_from: Arc::new(AtomicU64::new(u64::MAX)),
+            done_tx,
+            done_rx,
+            first_seq: 0,
+            next_seq: 0,
+            pending: VecDeque::new(),
+            failed_seq: None,
+            error: None,
+            failure: None,
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.config
+    }
+
+    /// The number of partitions of `topic`, creating the topic if it is missing and topic
+    /// creation is enabled.
+    pub async fn partitions(&mut self, topic: &str) -> Result<i32> {
+        let topic: Arc<str> = Arc::from(topic);
+        self.topic_state(&topic).await.map(|t| t.partitions)
+    }
+
+    /// Delivers everything sent, then stops the background tasks. Returns the deliveries not
+    /// yet returned.
+    pub async fn close(mut self) -> Result<Vec<Delivery>> {
+        self.flush().await
+    }
+
+    /// Re-reads the partition counts of every known topic (and of `wanted`); returns
+    /// `wanted`'s count if it exists.
+    async fn refresh_metadata(&mut self, wanted: &Arc<str>) -> Result<Option<i32>> {
+        let listed = tokio::time::timeout(self.config.max_block, self.client.list_topics())
+            .await
+            .map_err(|_| SinkError::Metadata {
+                topic: Arc::clone(wanted),
+                message: format!(
+                    "no answer within max.block.ms ({} ms)",
+                    self.config.max_block.as_millis()
+                ),
+            })?
+            .map_err(|e| SinkError::Metadata {
+                topic: Arc::clone(wanted),
+                message: client_error_message(&e),
+            })?;
+        let now = Instant::now();
+        let mut found = None;
+        for t in listed {
+            let count = i32::try_from(t.partitions.len()).unwrap_or(i32::MAX);
+            if *t.name == **wanted {
+                found = Some(count);
+            }
+            if let Some(state) = self.topics.get_mut(t.name.as_str()) {
+                if state.partitions != count {
+                    info!(topic = %t.name, from = state.partitions, to = count, "partition count changed");
+                }
+                state.partitions = count;
+                state.refreshed = now;
+            }
+        }
+        Ok(found.filter(|&n| n > 0))
+    }
+
+    async fn create_topic(&mut self, topic: &Arc<str>) -> Result<i32> {
+        let settings = self.config.topic_creation.settings_for(topic);
+        let creation_error = |message: String| SinkError::TopicCreation {
+            topic: Arc::clone(topic),
+            partitions: settings.partitions,
+            replication_factor: settings.replication_factor,
+            message,
+        };
+        let controller = self
+            .client
+            .controller_client()
+            .map_err(|e| creation_error(client_error_message(&e)))?;
+        let timeout_ms = i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX);
+        let created = tokio::time::timeout(
+            self.config.max_block,
+            controller.create_topic(
+                topic.to_string(),
+                settings.partitions,
+                settings.replication_factor,
+                timeout_ms,
+            ),
+        )
+        .await
+        .map_err(|_| creation_error("no answer within max.block.ms".to_owned()))?;
+        match created {
+            Ok(()) => info!(
+                topic = %topic,
+                partitions = settings.partitions,
+                replication_factor = settings.replication_factor,
+                "created topic"
+            ),
+            // Someone else created it meanwhile: fine.
+            Err(ClientError::ServerError {
+                protocol_error: ProtocolError::TopicAlreadyExists,
+                ..
+            }) => debug!(topic = %topic, "topic already exists"),
+            Err(e) => return Err(creation_error(client_error_message(&e))),
+        }
+        // Wait until the metadata shows it.
+        let deadline = Instant::now() + self.config.max_block;
+        loop {
+            if let Some(n) = self.refresh_metadata(topic).await? {
+                return Ok(n);
+            }
+            if Instant::now() >= deadline {
+                return Err(creation_error(
+                    "created, but absent from metadata until max.block.ms".to_owned(),
+                ));
+            }
+            tokio::time::sleep(TOPIC_POLL).await;
+        }
+    }
+
+    async fn topic_state(&mut self, topic: &Arc<str>) -> Result<&mut TopicState> {
+        let fresh = self
+            .topics
+            .get(topic)
+            .is_some_and(|t| t.refreshed.elapsed() < self.config.metadata_max_age);
+        if !fresh {
+            let partitions = match self.refresh_metadata(topic).await? {
+                Some(n) => n,
+                None if self.topics.contains_key(topic) => {
+                    // Known before but absent now (deleted?): keep the last count; producing
+                    // will fail with the broker's error.
+                    self.topics.get(topic).map_or(1, |t| t.partitions)
+                }
+                None if self.config.topic_creation.enabled => self.create_topic(topic).await?,
+                None => {
+                    return Err(SinkError::UnknownTopic {
+                        topic: Arc::clone(topic),
+                    });
+                }
+            };
+            let state = self
+                .topics
+                .entry(Arc::clone(topic))
+                .or_insert_with(|| TopicState {
+                    partitions,
+                    refreshed: Instant::now(),
+                    sticky: StickyPartitioner::new(),
+                });
+            state.partitions = partitions;
+            state.refreshed = Instant::now();
+        }
+        self.topics
+            .get_mut(topic)
+            .ok_or_else(|| SinkError::UnknownTopic {
+                topic: Arc::clone(topic),
+            })
+    }
+
+    fn check_record(&self, record: &ProducerRecord, size: usize) -> Result<()> {
+        let invalid = |reason: String| SinkError::InvalidRecord {
+            topic: Arc::clone(&record.topic),
+            reason,
+        };
+        if size + BATCH_OVERHEAD > self.config.max_request_size {
+            return Err(SinkError::RecordTooLarge {
+                topic: Arc::clone(&record.topic),
+                size: size + BATCH_OVERHEAD,
+                limit: self.config.max_request_size,
+                limit_key: "max.request.size",
+            });
+        }
+        if size > self.config.buffer_memory {
+            return Err(SinkError::RecordTooLarge {
+                topic: Arc::clone(&record.topic),
+                size,
+                limit: self.config.buffer_memory,
+                limit_key: "buffer.memory",
+            });
+        }
+        for (i, header) in record.headers.iter().enumerate() {
+            if header.value.is_none() {
+                return Err(invalid(format!(
+                    "header `{}` has a null value, which rskafka cannot write",
+                    header.key
+                )));
+            }
+            if record
+                .headers
+                .iter()
+                .take(i)
+                .any(|earlier| earlier.key == header.key)
+            {
+                return Err(invalid(format!(
+                    "header `{}` appears twice, which rskafka cannot write",
+                    header.key
+                )));
+            }
+        }
+        if let Some(ts) = record.timestamp
+            && rskafka::chrono::DateTime::from_timestamp_millis(ts).is_none()
+        {
+            return Err(invalid(format!("timestamp {ts} is out of range")));
+        }
+        Ok(())
+    }
+
+    fn worker(&mut self, topic: &Arc<str>, partition: i32) -> &UnboundedSender<WorkerMsg> {
+        let key = (Arc::clone(topic), partition);
+        let handle = self.workers.entry(key).or_insert_with(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            let worker = PartitionWorker {
+                topic: Arc::clone(topic),
+                partition,
+                client: Arc::clone(&self.client),
+                config: Arc::clone(&self.config),
+                rx,
+                done: self.done_tx.clone(),
+                halt_from: Arc::clone(&self.halt_from),
+                partition_client: None,
+            };
+            WorkerHandle {
+                tx,
+                task: tokio::spawn(worker.run()),
+            }
+        });
+        &handle.tx
+    }
+
+    /// Fails with the pending error (once), or with `Failed` after that.
+    fn check_failed(&mut self) -> Result<()> {
+        if let Some(error) = self.error.take() {
+            self.failure = Some(error.to_string());
+            return Err(error);
+        }
+        match &self.failure {
+            Some(cause) => Err(SinkError::Failed {
+                cause: cause.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failure found while sending: nothing from the current record on is
+    /// produced; records queued before it are still delivered.
+    fn fail(&mut self, error: SinkError) -> SinkError {
+        self.halt_from.fetch_min(self.next_seq, Ordering::AcqRel);
+        if self.failed_seq.is_none_or(|f| self.next_seq < f) {
+            self.failed_seq = Some(self.next_seq);
+        }
+        if self.failure.is_none() {
+            self.failure = Some(error.to_string());
+        }
+        self.error = None;
+        error
+    }
+
+    fn apply(&mut self, completion: Completion) {
+        let acknowledged = completion.outcome.as_ref().ok();
+        for (i, seq) in completion.seqs.iter().enumerate() {
+            let index = seq
+                .checked_sub(self.first_seq)
+                .and_then(|i| usize::try_from(i).ok());
+            if let Some(slot) = index.and_then(|i| self.pending.get_mut(i)) {
+                *slot = match acknowledged.and_then(|offsets| offsets.get(i)) {
+                    Some(&offset) => Slot::Acknowledged(Delivery {
+                        topic: Arc::clone(&completion.topic),
+                        partition: completion.partition,
+                        offset,
+                    }),
+                    None => Slot::Failed,
+                };
+            }
+        }
+        if let Err(error) = completion.outcome {
+            let first = completion
+                .seqs
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(self.next_seq);
+            if self.failed_seq.is_none_or(|f| first < f) {
+                self.failed_seq = Some(first);
+            }
+            if self.failure.is_none() {
+                // Keep the first real error; records halted because of it report `Failed`,
+                // which may arrive first.
+                let halted = matches!(error, SinkError::Failed { .. });
+                let replace = match &self.error {
+                    None => true,
+                    Some(SinkError::Failed { .. }) => !halted,
+                    Some(_) => false,
+                };
+                if replace {
+                    self.error = Some(error);
+                }
+            }
+        }
+    }
+
+    fn drain_completions(&mut self) {
+        while let Ok(completion) = self.done_rx.try_recv() {
+            self.apply(completion);
+        }
+    }
+
+    fn take_acknowledged(&mut self) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        while self.failed_seq.is_none_or(|failed| self.first_seq < failed)
+            && matches!(self.pending.front(), Some(Slot::Acknowledged(_)))
+        {
+            if let Some(Slot::Acknowledged(delivery)) = self.pending.pop_front() {
+                out.push(delivery);
+            }
+            self.first_seq += 1;
+        }
+        out
+    }
+
+    /// Whether a record before the failure point (or any record, without failure) still
+    /// awaits its outcome.
+    fn awaiting(&self) -> bool {
+        let limit = self.failed_seq.map_or(usize::MAX, |f| {
+            usize::try_from(f.saturating_sub(self.first_seq)).unwrap_or(usize::MAX)
+        });
+        self.pending
+            .iter()
+            .take(limit)
+            .any(|slot| matches!(slot, Slot::Pending))
+    }
+
+    async fn send_one(&mut self, mut record: ProducerRecord) -> Result<()> {
+        let size = record.estimated_size();
+        self.check_record(&record, size)?;
+        if record.timestamp.is_none() {
+            record.timestamp = Some(now_millis());
+        }
+        let batch_size = self.config.batch_size;
+        let state = self.topic_state(&record.topic).await?;
+        let partitions = state.partitions;
+        let partition = match (record.partition, &record.key) {
+            (Some(p), _) if (0..partitions).contains(&p) => p,
+            (Some(p), _) => {
+                return Err(SinkError::InvalidPartition {
+                    topic: Arc::clone(&record.topic),
+                    partition: p,
+                    partitions,
+                });
+            }
+            (None, Some(key)) => partition_for_key(key, partitions),
+            (None, None) => state.sticky.next(size, partitions, batch_size),
+        };
+        record.partition = Some(partition);
+
+        // buffer.memory: wait for room, at most max.block.ms.
+        let permits = u32::try_from(size).unwrap_or(u32::MAX);
+        let permit = match Arc::clone(&self.memory).try_acquire_many_owned(permits) {
+            Ok(permit) => permit,
+            Err(TryAcquireError::NoPermits) => {
+                let waited = Instant::now();
+                match tokio::time::timeout(
+                    self.config.max_block,
+                    Arc::clone(&self.memory).acquire_many_owned(permits),
+                )
+                .await
+                {
+                    Ok(Ok(permit)) => permit,
+                    Ok(Err(_)) | Err(_) => {
+                        return Err(SinkError::BufferExhausted {
+                            buffer_memory: self.config.buffer_memory,
+                            size,
+                            waited: waited.elapsed(),
+                        });
+                    }
+                }
+            }
+            Err(TryAcquireError::Closed) => {
+                return Err(SinkError::Failed {
+                    cause: "the sink is closed".to_owned(),
+                });
+            }
+        };
+
+        let seq = self.next_seq;
+        let topic = Arc::clone(&record.topic);
+        let queued = Queued {
+            seq,
+            record,
+            size,
+            enqueued: Instant::now(),
+            _permit: permit,
+        };
+        if self
+            .worker(&topic, partition)
+            .send(WorkerMsg::Record(queued))
+            .is_err()
+        {
+            return Err(SinkError::Failed {
+                cause: format!("the task producing to {topic}/{partition} stopped"),
+            });
+        }
+        self.next_seq += 1;
+        self.pending.push_back(Slot::Pending);
+        Ok(())
+    }
+}
+
+impl Sink for KafkaSink {
+    async fn send(&mut self, records: Vec<ProducerRecord>) -> Result<()> {
+        self.drain_completions();
+        self.check_failed()?;
+        for record in records {
+            if let Err(error) = self.send_one(record).await {
+                return Err(self.fail(error));
+            }
+        }
+        Ok(())
+    }
+
+    fn acknowledged(&mut self) -> Vec<Delivery> {
+        self.drain_completions();
+        self.take_acknowledged()
+    }
+
+    async fn flush(&mut self) -> Result<Vec<Delivery>> {
+        for handle in self.workers.values() {
+            let _ = handle.tx.send(WorkerMsg::Flush);
+        }
+        self.drain_completions();
+        while self.awaiting() {
+            match self.done_rx.recv().await {
+                Some(completion) => self.apply(completion),
+                None => break,
+            }
+        }
+        self.check_failed()?;
+        Ok(self.take_acknowledged())
+    }
+}
+
+impl Drop for KafkaSink {
+    fn drop(&mut self) {
+        for handle in self.workers.values() {
+            handle.task.abort();
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! One task per partition: collects queued records into batches and produces them, one
+//! request at a time, retrying until `delivery.timeout.ms`.
+//!
+//! ```text
+//!  KafkaSink::send ──(seq, record, memory permit)──► channel ──► PartitionWorker
+//!                                                                 │ batch: batch.size bytes
+//!                                                                 │   or linger.ms elapsed
+//!                                                                 │   or a flush marker
+//!                                                                 ▼
+//!                                                   PartitionClient::produce (rskafka)
+//!                                                                 │ retry with backoff on
+//!                                                                 │ retriable errors, one
+//!                                                                 │ request in flight
+//!                                                                 ▼
+//!  KafkaSink::acknowledged / flush ◄──── completions (seqs, offsets | error) ◄──┘
+//! ```
+//!
+//! Only one produce request per partition is in flight, and a batch is retried until it
+//! succeeds or fails for good before the next batch goes out, so records reach the partition
+//! in the order they were sent. After a failure nothing more is produced anywhere (the
+//! shared halt flag): the sink is failed and its caller resends from the last delivery.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rskafka::client::Client;
+use rskafka::client::error::{Error as ClientError, ProtocolError, RequestError};
+use rskafka::client::partition::{
+    Compression as WireCompression, PartitionClient, UnknownTopicHandling,
+};
+use rskafka::record::Record;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::time::Instant;
+use tracing::{debug, warn};
+
+use crate::config::{Compression, ProducerConfig};
+use crate::error::SinkError;
+use crate::record::ProducerRecord;
+
+/// Fixed bytes of a record batch header, counted once per batch against `max.request.size`.
+pub(crate) const BATCH_OVERHEAD: usize = 61;
+
+/// A record waiting in a partition's queue.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) seq: u64,
+    pub(crate) record: ProducerRecord,
+    pub(crate) size: usize,
+    pub(crate) enqueued: Instant,
+    /// Its share of `buffer.memory`, returned when the record is done.
+    pub(crate) _permit: OwnedSemaphorePermit,
+}
+
+/// What the sink sends a worker.
+#[derive(Debug)]
+pub(crate) enum WorkerMsg {
+    Record(Queued),
+    /// Send what is queued without waiting for `linger.ms`.
+    Flush,
+}
+
+/// The outcome of one batch.
+#[derive(Debug)]
+pub(crate) struct Completion {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    pub(crate) seqs: Vec<u64>,
+    pub(crate) outcome: Result<Vec<i64>, SinkError>,
+}
+
+pub(crate) struct PartitionWorker {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    pub(crate) client: Arc<Client>,
+    pub(crate) config: Arc<ProducerConfig>,
+    pub(crate) rx: UnboundedReceiver<WorkerMsg>,
+    pub(crate) done: UnboundedSender<Completion>,
+    /// Records from this sequence number on are not produced (set after a failure).
+    pub(crate) halt_from: Arc<AtomicU64>,
+    pub(crate) partition_client: Option<PartitionClient>,
+}
+
+enum Failure {
+    /// Worth another attempt; `reconnect` drops the cached partition client.
+    Retriable { reconnect: bool, message: String },
+    /// Retrying cannot help.
+    Fatal { code: String, message: String },
+}
+
+fn wire_compression(c: Compression) -> WireCompression {
+    match c {
+        Compression::None => WireCompression::NoCompression,
+        Compression::Gzip => WireCompression::Gzip,
+        Compression::Snappy => WireCompression::Snappy,
+        Compression::Lz4 => WireCompression::Lz4,
+        Compression::Zstd => WireCompression::Zstd,
+    }
+}
+
+/// Descriptions of the broker errors a producer can meet, from the Kafka protocol's error
+/// table (produce responses as rskafka decodes them carry no message of their own).
+fn describe(code: ProtocolError) -> &'static str {
+    match code {
+        ProtocolError::MessageTooLarge => {
+            "the request included a message larger than the max message size the server will accept"
+        }
+        ProtocolError::RecordListTooLarge => {
+            "the request included a message batch larger than the configured segment size on the server"
+        }
+        ProtocolError::InvalidTopicException => {
+            "the request attempted to perform an operation on an invalid topic"
+        }
+        ProtocolError::TopicAuthorizationFailed => "topic authorization failed",
+        ProtocolError::ClusterAuthorizationFailed => "cluster authorization failed",
+        ProtocolError::InvalidTimestamp => {
+            "the timestamp of the message is out of acceptable range"
+        }
+        ProtocolError::InvalidRequiredAcks => {
+            "produce request specified an invalid value for required acks"
+        }
+        ProtocolError::UnsupportedForMessageFormat => {
+            "the message format version on the broker does not support the request"
+        }
+        ProtocolError::PolicyViolation => "request parameters do not satisfy the configured policy",
+        ProtocolError::UnsupportedVersion => "the version of API is not supported",
+        ProtocolError::CorruptMessage => {
+            "the message contents does not match the message CRC or the message is otherwise corrupt"
+        }
+        ProtocolError::UnknownServerError => {
+            "the server experienced an unexpected error when processing the request"
+        }
+        ProtocolError::SaslAuthenticationFailed => "SASL authentication failed",
+        _ => "see the Kafka protocol's error codes",
+    }
+}
+
+fn classify(error: &ClientError) -> Failure {
+    let retriable = |reconnect: bool| Failure::Retriable {
+        reconnect,
+        message: error.to_string(),
+    };
+    match error {
+        ClientError::Connection(_) | ClientError::RetryFailed(_) | ClientError::Timeout => {
+            retriable(true)
+        }
+        ClientError::Request(request) => match request {
+            RequestError::NoVersionMatch { .. }
+            | RequestError::WriteError(_)
+            | RequestError::WriteMessageError(_) => Failure::Fatal {
+                code: "ClientRequestError".to_owned(),
+                message: request.to_string(),
+            },
+            _ => retriable(true),
+        },
+        // "Could not find metadata for partition": stale metadata, or a partition that
+        // is still being created.
+        ClientError::InvalidResponse(_) => retriable(true),
+        ClientError::ServerError {
+            protocol_error,
+            error_message,
+            ..
+        } => {
+            let code = *protocol_error;
+            match code {
+                ProtocolError::NotLeaderOrFollower
+                | ProtocolError::LeaderNotAvailable
+                | ProtocolError::UnknownTopicOrPartition
+                | ProtocolError::BrokerNotAvailable
+                | ProtocolError::ReplicaNotAvailable
+                | ProtocolError::NetworkException
+                | ProtocolError::KafkaStorageError
+                | ProtocolError::NotController => retriable(true),
+                ProtocolError::RequestTimedOut
+                | ProtocolError::NotEnoughReplicas
+                | ProtocolError::NotEnoughReplicasAfterAppend
+                | ProtocolError::CorruptMessage
+                | ProtocolError::OffsetNotAvailable
+                | ProtocolError::CoordinatorLoadInProgress
+                | ProtocolError::CoordinatorNotAvailable
+                | ProtocolError::NotCoordinator
+                | ProtocolError::ConcurrentTransactions => retriable(false),
+                _ => Failure::Fatal {
+                    code: format!("{code:?}"),
+                    message: error_message
+                        .clone()
+                        .unwrap_or_else(|| describe(code).to_owned()),
+                },
+            }
+        }
+        _ => retriable(true),
+    }
+}
+
+fn to_wire(record: &ProducerRecord) -> Record {
+    let timestamp = record
+        .timestamp
+        .and_then(rskafka::chrono::DateTime::from_timestamp_millis)
+        .unwrap_or_default();
+    Record {
+        key: record.key.as_ref().map(|k| k.to_vec()),
+        value: record.value.as_ref().map(|v| v.to_vec()),
+        headers: record
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.key.clone(),
+                    h.value.as_ref().map(|v| v.to_vec()).unwrap_or_default(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>(),
+        timestamp,
+    }
+}
+
+impl PartitionWorker {
+    pub(crate) async fn run(mut self) {
+        let mut carry: Option<Queued> = None;
+        loop {
+            let first = match carry.take() {
+                Some(q) => q,
+                None => match self.rx.recv().await {
+                    Some(WorkerMsg::Record(q)) => q,
+                    Some(WorkerMsg::Flush) => continue,
+                    None => return,
+                },
+            };
+            let mut batch = self.collect(first, &mut carry).await;
+            // Records at or after a failure elsewhere are not produced: they will not be
+            // reported, and the caller resends them.
+            let halt_from = self.halt_from.load(Ordering::Acquire);
+            let cut = batch.partition_point(|q| q.seq < halt_from);
+            let halted = batch.split_off(cut);
+            if !batch.is_empty() {
+                let outcome = self.deliver(&batch).await;
+                if outcome.is_err()
+                    && let Some(first) = batch.first()
+                {
+                    self.halt_from.fetch_min(first.seq, Ordering::AcqRel);
+                }
+                self.report(batch, outcome);
+            }
+            if !halted.is_empty() {
+                let error = self.halted_error();
+                self.report(halted, Err(error));
+            }
+        }
+    }
+
+    fn halted_error(&self) -> SinkError {
+        SinkError::Failed {
+            cause: format!(
+                "not produced to {}/{}: an earlier record failed",
+                self.topic, self.partition
+            ),
+        }
+    }
+
+    /// Fills a batch starting with `first`: up to `batch.size` bytes (never more than
+    /// `max.request.size`), waiting at most until `linger.ms` after `first` was queued, or
+    /// not at all once a flush was asked for.
+    async fn collect(&mut self, first: Queued, carry: &mut Option<Queued>) -> Vec<Queued> {
+        let batch_size = self.config.batch_size.max(1);
+        let max_bytes = self
+            .config
+            .max_request_size
+            .saturating_sub(BATCH_OVERHEAD)
+            .max(1);
+        let linger_until = first.enqueued + self.config.linger;
+        let mut bytes = first.size;
+        let mut batch = vec![first];
+        let mut flushing = false;
+        while bytes < batch_size {
+            let msg = if flushing {
+                match self.rx.try_recv() {
+                    Ok(msg) => msg,
+                    Err(_) => break,
+                }
+            } else {
+                // Polls the queue before the deadline, so records already queued are taken
+                // even when the linger time is over.
+                match tokio::time::timeout_at(linger_until, self.rx.recv()).await {
+                    Ok(Some(msg)) => msg,
+                    Ok(None) | Err(_) => break,
+                }
+            };
+            match msg {
+                WorkerMsg::Flush => flushing = true,
+                WorkerMsg::Record(q) => {
+                    if bytes + q.size > max_bytes {
+                        *carry = Some(q);
+                        break;
+                    }
+                    bytes += q.size;
+                    batch.push(q);
+                }
+            }
+        }
+        batch
+    }
+
+    fn report(&self, batch: Vec<Queued>, outcome: Result<Vec<i64>, SinkError>) {
+        let seqs = batch.iter().map(|q| q.seq).collect();
+        // The permits in `batch` are released when it drops, after the completion is queued.
+        let _ = self.done.send(Completion {
+            topic: Arc::clone(&self.topic),
+            partition: self.partition,
+            seqs,
+            outcome,
+        });
+        drop(batch);
+    }
+
+    async fn attempt(&mut self, batch: &[Queued]) -> Result<Vec<i64>, ClientError> {
+        let client = match &self.partition_client {
+            Some(client) => client,
+            None => {
+                let client = self
+                    .client
+                    .partition_client(
+                        self.topic.to_string(),
+                        self.partition,
+                        UnknownTopicHandling::Error,
+                    )
+                    .await?;
+                self.partition_client.insert(client)
+            }
+        };
+        let records = batch.iter().map(|q| to_wire(&q.record)).collect();
+        client
+            .produce(records, wire_compression(self.config.compression))
+            .await
+    }
+
+    async fn deliver(&mut self, batch: &[Queued]) -> Result<Vec<i64>, SinkError> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
+        };
+        let deadline = first.enqueued + self.config.delivery_timeout;
+        let mut backoff = self.config.retry_backoff;
+        let mut attempts: u32 = 0;
+        let mut last_error = String::from("no attempt made before the deadline");
+        // The last error other than a timeout, which usually says more about the cause.
+        let mut last_cause: Option<String> = None;
+        loop {
+            let now = Instant::now();
+            if now >= deadline || attempts > self.config.retries {
+                return Err(SinkError::DeliveryTimeout {
+                    topic: Arc::clone(&self.topic),
+                    partition: self.partition,
+                    records: batch.len(),
+                    attempts,
+                    timeout: self.config.delivery_timeout,
+                    last_error,
+                });
+            }
+            attempts += 1;
+            let limit = self.config.request_timeout.min(deadline - now);
+            let failure = match tokio::time::timeout(limit, self.attempt(batch)).await {
+                Ok(Ok(offsets)) => {
+                    if attempts > 1 {
+                        debug!(topic = %self.topic, partition = self.partition, attempts, "batch delivered after retries");
+                    }
+                    return Ok(offsets);
+                }
+                Ok(Err(error)) => {
+                    let failure = classify(&error);
+                    if let Failure::Retriable { message, .. } = &failure {
+                        last_cause = Some(message.clone());
+                    }
+                    failure
+                }
+                Err(_) => Failure::Retriable {
+                    reconnect: true,
+                    message: match &last_cause {
+                        Some(cause) => format!(
+                            "no answer within {} ms (earlier error: {cause})",
+                            limit.as_millis()
+                        ),
+                        None => format!("no answer within {} ms", limit.as_millis()),
+                    },
+                },
+            };
+            match failure {
+                Failure::Fatal { code, message } => {
+                    return Err(SinkError::Broker {
+                        topic: Arc::clone(&self.topic),
+                        partition: self.partition,
+                        records: batch.len(),
+                        error: code,
+                        message,
+                    });
+                }
+                Failure::Retriable { reconnect, message } => {
+                    warn!(
+                        topic = %self.topic,
+                        partition = self.partition,
+                        attempt = attempts,
+                        error = %message,
+                        "produce failed; retrying"
+                    );
+                    last_error = message;
+                    if reconnect {
+                        self.partition_client = None;
+                    }
+                    let wait = backoff.min(deadline.saturating_duration_since(Instant::now()));
+                    tokio::time::sleep(wait).await;
+                    backoff = backoff
+                        .saturating_mul(2)
+                        .min(self.config.retry_backoff_max)
+                        .max(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+}
