@@ -53,7 +53,7 @@ mod value;
 
 pub use converter::{Converter, SchemaAndValue};
 pub use error::{ConnectError, Result};
-pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig};
+pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig, write_json_string};
 pub use record::{ConnectRecord, Header, Headers};
 pub use schema::{Field, Schema, SchemaBuilder, SchemaType};
 pub use value::{Decimal, Struct, Text, Value, validate};

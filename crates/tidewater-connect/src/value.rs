@@ -119,6 +119,17 @@ impl Decimal {
         crate::json::number::parse_decimal(text)
     }
 
+    /// From a sign and the decimal digits of the unscaled integer
+    /// (`from_digits(true, "12345", 2)` is -123.45). `None` when `digits` is
+    /// empty or has a non-digit.
+    pub fn from_digits(negative: bool, digits: &str, scale: i32) -> Option<Decimal> {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let bytes = crate::json::number::decimal_to_twos_complement(negative, digits);
+        Some(Decimal::new(bytes, scale))
+    }
+
     /// The unscaled integer, big-endian two's complement, minimal length.
     pub fn unscaled(&self) -> &[u8] {
         &self.unscaled

@@ -29,6 +29,12 @@ mod write;
 
 use write::WriteOptions;
 
+/// Appends `s` as a JSON string literal escaped exactly as Jackson (and so
+/// Kafka's converter) escapes it.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    write::write_str(out, s.as_bytes());
+}
+
 /// `decimal.format`: how `Decimal` values are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
