@@ -222,7 +222,11 @@ mod tests {
         // 6.789 as a double is 6.78899999999999970157...: Debezium's
         // `new BigDecimal(double)` truncated to 9 digits keeps that.
         assert_eq!(interval_iso(&iv), "P1Y2M3DT4H5M6.788999999S");
-        let half = Interval { months: 0, days: 0, micros: 1_500_000 };
+        let half = Interval {
+            months: 0,
+            days: 0,
+            micros: 1_500_000,
+        };
         assert_eq!(interval_iso(&half), "P0Y0M0DT0H0M1.5S");
         assert_eq!(interval_iso(&Interval::default()), "P0Y0M0DT0H0M0S");
         let neg = Interval {
