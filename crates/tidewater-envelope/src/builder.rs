@@ -537,10 +537,19 @@ impl EnvelopeBuilder {
     ) -> Value {
         let sh = &self.shared;
         let unix_micros = pg_to_unix_micros(ev.commit_time);
-        let sequence = match self.last_commit_lsn {
-            Some(l) => format!("[\"{}\",\"{}\"]", l.0, ev.lsn.0),
-            None => format!("[null,\"{}\"]", ev.lsn.0),
-        };
+        let mut sequence = String::with_capacity(48);
+        sequence.push('[');
+        match self.last_commit_lsn {
+            Some(l) => {
+                sequence.push('"');
+                push_u64(&mut sequence, l.0);
+                sequence.push('"');
+            }
+            None => sequence.push_str("null"),
+        }
+        sequence.push_str(",\"");
+        push_u64(&mut sequence, ev.lsn.0);
+        sequence.push_str("\"]");
         Value::Struct(Struct::from_values_unchecked(
             sh.source_schema.clone(),
             vec![
@@ -990,6 +999,25 @@ impl EnvelopeBuilder {
             Some(Value::Struct(value)),
         ));
         Ok(())
+    }
+}
+
+/// Appends a decimal integer without the formatting machinery.
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
+    loop {
+        pos -= 1;
+        if let Some(slot) = buf.get_mut(pos) {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in buf.get(pos..).unwrap_or_default() {
+        out.push(char::from(b));
     }
 }
 

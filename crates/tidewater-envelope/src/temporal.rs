@@ -50,6 +50,11 @@ fn write_hms(out: &mut String, micros_of_day: i64) {
     );
 }
 
+fn push2(out: &mut String, v: i64) {
+    out.push(char::from(b'0' + (v / 10 % 10) as u8));
+    out.push(char::from(b'0' + (v % 10) as u8));
+}
+
 /// `io.debezium.time.ZonedTimestamp`: `2016-11-04T11:51:30.123456Z`, the
 /// fraction padded to `width` digits (`None`: trimmed).
 pub(crate) fn zoned_timestamp(unix_micros: i64, width: Option<u8>) -> String {
@@ -57,6 +62,40 @@ pub(crate) fn zoned_timestamp(unix_micros: i64, width: Option<u8>) -> String {
     let days = unix_micros.div_euclid(MICROS_PER_DAY);
     let of_day = unix_micros.rem_euclid(MICROS_PER_DAY);
     let (y, m, d) = civil_from_days(days);
+    if (1000..=9999).contains(&y) && width == Some(6) {
+        // The common case, formatted without the formatting machinery.
+        push2(&mut out, y / 100);
+        push2(&mut out, y % 100);
+        out.push('-');
+        push2(&mut out, i64::from(m));
+        out.push('-');
+        push2(&mut out, i64::from(d));
+        out.push('T');
+        let secs = of_day / 1_000_000;
+        push2(&mut out, secs / 3600);
+        out.push(':');
+        push2(&mut out, secs / 60 % 60);
+        out.push(':');
+        push2(&mut out, secs % 60);
+        out.push('.');
+        let frac = of_day % 1_000_000;
+        push2(&mut out, frac / 10_000);
+        push2(&mut out, frac / 100 % 100);
+        push2(&mut out, frac % 100);
+        out.push('Z');
+        return out;
+    }
+    zoned_timestamp_general(out, y, m, d, of_day, width)
+}
+
+fn zoned_timestamp_general(
+    mut out: String,
+    y: i64,
+    m: u32,
+    d: u32,
+    of_day: i64,
+    width: Option<u8>,
+) -> String {
     write_year(&mut out, y);
     let _ = write!(out, "-{m:02}-{d:02}T");
     write_hms(&mut out, of_day);
@@ -191,6 +230,13 @@ mod tests {
         );
         assert_eq!(zoned_timestamp(t - 123_456, None), "2016-11-04T11:51:30Z");
         assert_eq!(zoned_timestamp(-1, Some(6)), "1969-12-31T23:59:59.999999Z");
+        assert_eq!(zoned_timestamp(-1, Some(5)), "1969-12-31T23:59:59.99999Z");
+        assert_eq!(zoned_timestamp(0, Some(6)), "1970-01-01T00:00:00.000000Z");
+        // Year 1 AD and 1 BC (astronomical year 0).
+        let ad1 = tidewater_pgoutput::value::days_from_civil(1, 1, 1) * MICROS_PER_DAY;
+        assert_eq!(zoned_timestamp(ad1, Some(6)), "0001-01-01T00:00:00.000000Z");
+        let bc1 = tidewater_pgoutput::value::days_from_civil(0, 1, 1) * MICROS_PER_DAY;
+        assert_eq!(zoned_timestamp(bc1, Some(6)), "0000-01-01T00:00:00.000000Z");
         // Year 21016 gets a sign.
         let far = (tidewater_pgoutput::value::days_from_civil(21016, 11, 4)) * MICROS_PER_DAY;
         assert_eq!(

@@ -38,9 +38,28 @@ fn escape_of(b: u8) -> u8 {
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Writes a JSON string (quotes included) from UTF-8 bytes.
+#[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
+    // Most strings need no escaping: check with a vectorizable pass and a
+    // SIMD search, then copy them whole.
+    let clean = if s.len() < 64 {
+        !s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    } else {
+        !s.iter().fold(false, |acc, &b| acc | (b < 0x20))
+            && memchr::memchr2(b'"', b'\\', s).is_none()
+    };
+    if clean {
+        out.extend_from_slice(s);
+    } else {
+        write_escaped(out, s);
+    }
+    out.push(b'"');
+}
+
+#[cold]
+fn write_escaped(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
         let esc = escape_of(b);
@@ -59,7 +78,6 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
         start = i + 1;
     }
     out.extend_from_slice(s.get(start..).unwrap_or_default());
-    out.push(b'"');
 }
 
 /// Writes bytes as a base64 JSON string (standard alphabet, padded).
@@ -76,52 +94,47 @@ pub(crate) fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b'"');
 }
 
+#[inline]
 fn write_i64(out: &mut Vec<u8>, v: i64) {
-    let mut buf = itoa_buf(v);
-    out.extend_from_slice(buf.as_slice());
-    buf.clear();
-}
-
-/// Formats an integer without allocating.
-fn itoa_buf(v: i64) -> SmallDigits {
-    let mut d = SmallDigits {
-        buf: [0; 20],
-        start: 20,
-    };
-    let negative = v < 0;
+    let mut buf = [0u8; 20];
+    let mut pos = buf.len();
     let mut n = v.unsigned_abs();
-    loop {
-        d.start -= 1;
-        if let Some(slot) = d.buf.get_mut(d.start) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if negative {
-        d.start -= 1;
-        if let Some(slot) = d.buf.get_mut(d.start) {
-            *slot = b'-';
+    while n >= 100 {
+        let d = (n % 100) as usize;
+        n /= 100;
+        pos -= 2;
+        if let (Some(slot), Some(pair)) =
+            (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(d * 2..d * 2 + 2))
+        {
+            slot.copy_from_slice(pair);
         }
     }
-    d
+    if n >= 10 {
+        let d = n as usize;
+        pos -= 2;
+        if let (Some(slot), Some(pair)) =
+            (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(d * 2..d * 2 + 2))
+        {
+            slot.copy_from_slice(pair);
+        }
+    } else {
+        pos -= 1;
+        if let Some(slot) = buf.get_mut(pos) {
+            *slot = b'0' + n as u8;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(buf.get(pos..).unwrap_or_default());
 }
 
-struct SmallDigits {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl SmallDigits {
-    fn as_slice(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or_default()
-    }
-    fn clear(&mut self) {
-        self.start = self.buf.len();
-    }
-}
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 /// Writes a schema node (`asJsonSchema`).
 pub(crate) fn write_schema(out: &mut Vec<u8>, schema: &Schema, opts: WriteOptions) -> Result<()> {
@@ -447,7 +460,20 @@ mod tests {
 
     #[test]
     fn integers() {
-        for v in [0i64, -1, 42, i64::MIN, i64::MAX] {
+        for v in [
+            0i64,
+            -1,
+            9,
+            10,
+            42,
+            99,
+            100,
+            101,
+            1_000_005,
+            -123_456_789,
+            i64::MIN,
+            i64::MAX,
+        ] {
             let mut out = Vec::new();
             write_i64(&mut out, v);
             assert_eq!(String::from_utf8(out).unwrap(), v.to_string());
