@@ -181,7 +181,11 @@ fn classify(error: &ClientError) -> Failure {
                 | ProtocolError::CoordinatorLoadInProgress
                 | ProtocolError::CoordinatorNotAvailable
                 | ProtocolError::NotCoordinator
-                | ProtocolError::ConcurrentTransactions => retriable(false),
+                | ProtocolError::ConcurrentTransactions
+                // Not retriable for the Java client, but brokers also return it for transient
+                // trouble (tansu does when its storage is momentarily overloaded); retrying
+                // within delivery.timeout.ms is safe here, since order is kept either way.
+                | ProtocolError::UnknownServerError => retriable(false),
                 _ => Failure::Fatal {
                     code: format!("{code:?}"),
                     message: error_message
