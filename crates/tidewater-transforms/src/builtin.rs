@@ -4,6 +4,7 @@ use crate::filter::Filter;
 use crate::predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 use crate::registry::Registry;
 use crate::routers::{ByLogicalTableRouter, RegexRouter, TimestampRouter};
+use crate::unwrap::ExtractNewRecordState;
 
 const KAFKA: &str = "org.apache.kafka.connect.transforms";
 const DEBEZIUM: &str = "io.debezium.transforms";
@@ -19,6 +20,9 @@ pub(crate) fn register_all(r: &mut Registry) {
     });
     r.register_transform(&format!("{KAFKA}.TimestampRouter"), |o| {
         Ok(Box::new(TimestampRouter::from_options(o)?))
+    });
+    r.register_transform(&format!("{DEBEZIUM}.ExtractNewRecordState"), |o| {
+        Ok(Box::new(ExtractNewRecordState::from_options(o)?))
     });
     r.register_transform(&format!("{DEBEZIUM}.ByLogicalTableRouter"), |o| {
         Ok(Box::new(ByLogicalTableRouter::from_options(o)?))

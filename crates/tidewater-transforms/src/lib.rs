@@ -11,6 +11,44 @@
 //! Debezium and Kafka class names. Each transform maps one
 //! [`ConnectRecord`](tidewater_connect::ConnectRecord) to zero or one record.
 //!
+//! ```
+//! use std::sync::Arc;
+//! use tidewater_connect::*;
+//! use tidewater_transforms::TransformChain;
+//!
+//! // The transforms of a connector configuration, as users write them.
+//! let chain = TransformChain::from_config([
+//!     ("transforms", "unwrap,route"),
+//!     ("transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"),
+//!     ("transforms.unwrap.drop.tombstones", "false"),
+//!     ("transforms.unwrap.delete.handling.mode", "rewrite"),
+//!     ("transforms.unwrap.add.fields", "op"),
+//!     ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+//!     ("transforms.route.regex", "([^.]+)\\.([^.]+)\\.([^.]+)"),
+//!     ("transforms.route.replacement", "$3"),
+//! ])?;
+//!
+//! // A Debezium change event (normally built by tidewater-envelope).
+//! let row = Arc::new(SchemaBuilder::struct_().name("shop.public.orders.Value").optional()
+//!     .field("id", SchemaBuilder::int32().build()?).build()?);
+//! let envelope = Arc::new(SchemaBuilder::struct_().name("shop.public.orders.Envelope")
+//!     .field("before", row.clone()).field("after", row.clone())
+//!     .field("op", SchemaBuilder::string().build()?).build()?);
+//! let mut after = Struct::new(row)?;
+//! after.put("id", 7)?;
+//! let mut event = Struct::new(envelope.clone())?;
+//! event.put("after", after)?.put("op", "c")?;
+//! let record = ConnectRecord::new(Arc::from("shop.public.orders"), None, None,
+//!     Some(envelope), Some(Value::Struct(event)));
+//!
+//! let out = chain.apply(record)?.expect("kept");
+//! assert_eq!(&*out.topic, "orders");
+//! let json = JsonConverter::new(JsonConverterConfig { schemas_enable: false, ..Default::default() });
+//! let bytes = json.serialize(&out.topic, out.value_schema.as_deref(), out.value.as_ref())?;
+//! assert_eq!(bytes.as_deref(), Some(&br#"{"id":7,"__op":"c","__deleted":"false"}"#[..]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # References
 //! Debezium's documentation ("transformations/event-flattening",
 //! "transformations/outbox-event-router", "transformations/topic-routing")
@@ -30,6 +68,7 @@ mod registry;
 mod replacement;
 mod routers;
 mod traits;
+mod unwrap;
 mod util;
 
 pub use chain::TransformChain;
@@ -40,4 +79,5 @@ pub use predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 pub use registry::{PredicateFactory, Registry, TransformFactory};
 pub use routers::{ByLogicalTableRouter, RegexRouter, TimestampRouter};
 pub use traits::{Predicate, Transform};
+pub use unwrap::{DELETED_FIELD, DeleteTombstoneHandling, ExtractNewRecordState};
 pub use util::Side;
