@@ -99,6 +99,8 @@ pub struct Field {
     name: String,
     index: usize,
     schema: Arc<Schema>,
+    /// `"name":` escaped as JSON, written before the field's value.
+    json_key: Box<[u8]>,
 }
 
 impl Field {
@@ -115,6 +117,11 @@ impl Field {
     /// The field's schema.
     pub fn schema(&self) -> &Arc<Schema> {
         &self.schema
+    }
+
+    /// `"name":` as JSON (computed once, when the schema is built).
+    pub(crate) fn json_key(&self) -> &[u8] {
+        &self.json_key
     }
 }
 
@@ -401,10 +408,14 @@ impl SchemaBuilder {
             return self;
         }
         let index = self.schema.fields.len();
+        let mut json_key = Vec::with_capacity(name.len() + 3);
+        crate::json::write_json_string(&mut json_key, &name);
+        json_key.push(b':');
         self.schema.fields.push(Field {
             name,
             index,
             schema: schema.into(),
+            json_key: json_key.into_boxed_slice(),
         });
         self
     }

@@ -18,6 +18,28 @@ pub(crate) struct WriteOptions {
     pub(crate) replace_null_with_default: bool,
 }
 
+/// Bytes that need escaping (control characters, `"` and `\\`).
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices below 256 into a 256-entry table, in a const context"
+)]
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    NEEDS_ESCAPE.get(usize::from(b)).copied().unwrap_or(false)
+}
+
 /// How Jackson's default output escapes a byte: 0 = not at all, `u` =
 /// `\u00XX`, anything else = that short escape.
 #[inline]
@@ -45,7 +67,7 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     // Most strings need no escaping: check with a vectorizable pass and a
     // SIMD search, then copy them whole.
     let clean = if s.len() < 64 {
-        !s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+        !s.iter().any(|&b| needs_escape(b))
     } else {
         !s.iter().fold(false, |acc, &b| acc | (b < 0x20))
             && memchr::memchr2(b'"', b'\\', s).is_none()
@@ -62,10 +84,10 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
 fn write_escaped(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
-        let esc = escape_of(b);
-        if esc == 0 {
+        if !needs_escape(b) {
             continue;
         }
+        let esc = escape_of(b);
         out.extend_from_slice(s.get(start..i).unwrap_or_default());
         out.push(b'\\');
         if esc == b'u' {
@@ -328,8 +350,7 @@ pub(crate) fn write_struct(out: &mut Vec<u8>, s: &Struct, opts: WriteOptions) ->
         if i > 0 {
             out.push(b',');
         }
-        write_str(out, field.name().as_bytes());
-        out.push(b':');
+        out.extend_from_slice(field.json_key());
         write_value(out, Some(field.schema()), value.as_ref(), opts)
             .map_err(|e| e.within(field.name()))?;
     }
