@@ -10,59 +10,114 @@ use crate::error::{ConnectError, Result};
 use crate::logical;
 use crate::schema::{Schema, SchemaType};
 
-/// A UTF-8 string kept in [`Bytes`], so text sliced out of a larger buffer
-/// (a replication frame) is shared, not copied.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Text(Bytes);
+/// Strings up to this many bytes are stored inline (no allocation, no
+/// shared reference count).
+const INLINE: usize = 30;
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Shared(Bytes),
+}
+
+/// A UTF-8 string. Short strings are stored inline; longer ones are kept in
+/// [`Bytes`], so text sliced out of a larger buffer (a replication frame) is
+/// shared, not copied.
+#[derive(Clone)]
+pub struct Text(Repr);
 
 impl Text {
     /// A string from static text (no allocation).
     pub const fn from_static(s: &'static str) -> Text {
-        Text(Bytes::from_static(s.as_bytes()))
+        Text(Repr::Shared(Bytes::from_static(s.as_bytes())))
     }
 
-    /// Checks that `bytes` are UTF-8 and wraps them.
+    fn inline(s: &[u8]) -> Option<Text> {
+        let len = u8::try_from(s.len())
+            .ok()
+            .filter(|l| usize::from(*l) <= INLINE)?;
+        let mut buf = [0u8; INLINE];
+        buf.get_mut(..s.len())?.copy_from_slice(s);
+        Some(Text(Repr::Inline { len, buf }))
+    }
+
+    /// Checks that `bytes` are UTF-8 and wraps them (short strings are copied
+    /// inline, longer ones shared).
     pub fn from_utf8(bytes: Bytes) -> Result<Text, std::str::Utf8Error> {
         std::str::from_utf8(&bytes)?;
-        Ok(Text(bytes))
+        Ok(Text::inline(&bytes).unwrap_or(Text(Repr::Shared(bytes))))
     }
 
     /// The string. (The bytes were checked on construction; this checks them
     /// again rather than trusting them without proof.)
     pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
     /// The UTF-8 bytes.
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Shared(b) => b,
+        }
     }
 
-    /// The underlying buffer.
+    /// The bytes as a [`Bytes`] (copied when stored inline).
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        match self.0 {
+            Repr::Inline { .. } => Bytes::copy_from_slice(self.as_bytes()),
+            Repr::Shared(b) => b,
+        }
     }
 
     /// Length in bytes.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.as_bytes().len()
     }
 
     /// Whether the string is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_bytes().is_empty()
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Text {
-        Text(Bytes::from(s))
+        Text::inline(s.as_bytes()).unwrap_or_else(|| Text(Repr::Shared(Bytes::from(s))))
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
-        Text(Bytes::copy_from_slice(s.as_bytes()))
+        Text::inline(s.as_bytes())
+            .unwrap_or_else(|| Text(Repr::Shared(Bytes::copy_from_slice(s.as_bytes()))))
     }
 }
 

@@ -833,7 +833,7 @@ impl EnvelopeBuilder {
         if !plan.included {
             return Ok(());
         }
-        let cfg = self.config.clone();
+        let cfg = Flags::of(&self.config);
         match &ev.kind {
             ChangeKind::Insert { new } | ChangeKind::Read { new, .. } => {
                 let (op, snapshot) = match &ev.kind {
@@ -841,7 +841,7 @@ impl EnvelopeBuilder {
                         (OP_R, Value::from_static(snapshot.as_debezium_str()))
                     }
                     _ => {
-                        if cfg.skips('c') {
+                        if cfg.skip_c {
                             return Ok(());
                         }
                         (OP_C, SNAPSHOT_FALSE)
@@ -854,7 +854,7 @@ impl EnvelopeBuilder {
                 out.push(self.envelope(&plan, key, None, Some(after), source, op, block, now));
             }
             ChangeKind::Update { old, new } => {
-                if cfg.skips('u') {
+                if cfg.skip_u {
                     return Ok(());
                 }
                 let new_key = self.key(&plan, new, types)?;
@@ -882,7 +882,7 @@ impl EnvelopeBuilder {
                         block,
                         now,
                     ));
-                    if cfg.tombstones_on_delete {
+                    if cfg.tombstones {
                         out.push(Self::tombstone(&plan, old_key));
                     }
                     let block = self.tx_block(ev, &plan.data_collection, out);
@@ -913,7 +913,7 @@ impl EnvelopeBuilder {
                 }
             }
             ChangeKind::Delete { old } => {
-                if cfg.skips('d') {
+                if cfg.skip_d {
                     return Ok(());
                 }
                 let key = self.key(&plan, old.tuple(), types)?;
@@ -930,12 +930,12 @@ impl EnvelopeBuilder {
                     block,
                     now,
                 ));
-                if cfg.tombstones_on_delete {
+                if cfg.tombstones {
                     out.push(Self::tombstone(&plan, key));
                 }
             }
             ChangeKind::Truncate { .. } => {
-                if cfg.skips('t') {
+                if cfg.skip_t {
                     return Ok(());
                 }
                 let source = self.source(&plan.schema_name, &plan.table_name, ev, SNAPSHOT_FALSE);
@@ -999,6 +999,28 @@ impl EnvelopeBuilder {
             Some(Value::Struct(value)),
         ));
         Ok(())
+    }
+}
+
+/// The settings `change` reads, copied out of the shared configuration.
+#[derive(Clone, Copy)]
+struct Flags {
+    skip_c: bool,
+    skip_u: bool,
+    skip_d: bool,
+    skip_t: bool,
+    tombstones: bool,
+}
+
+impl Flags {
+    fn of(c: &EnvelopeConfig) -> Flags {
+        Flags {
+            skip_c: c.skips('c'),
+            skip_u: c.skips('u'),
+            skip_d: c.skips('d'),
+            skip_t: c.skips('t'),
+            tombstones: c.tombstones_on_delete,
+        }
     }
 }
 
