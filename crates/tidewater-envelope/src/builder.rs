@@ -56,6 +56,9 @@ struct TablePlan {
     schemas: Arc<TableSchemas>,
     value_columns: Vec<ColumnPlan>,
     key_columns: Vec<ColumnPlan>,
+    /// Where each key column sits among the value columns, when all do
+    /// (the key is then copied from the row instead of converted again).
+    key_in_value: Option<Vec<usize>>,
     schema_name: Value,
     table_name: Value,
     data_collection: String,
@@ -420,6 +423,10 @@ impl EnvelopeBuilder {
                 schema: schema.clone(),
             });
         }
+        let key_in_value: Option<Vec<usize>> = key_columns
+            .iter()
+            .map(|k| value_columns.iter().position(|v| v.name == k.name))
+            .collect();
         let d = &cfg.topic_delimiter;
         let prefix = &cfg.topic_prefix;
         let base = format!("{prefix}.{ns}.{table}");
@@ -463,6 +470,7 @@ impl EnvelopeBuilder {
             }),
             value_columns,
             key_columns,
+            key_in_value,
             schema_name: Value::from(ns.as_str()),
             table_name: Value::from(table.as_str()),
             data_collection: format!("{ns}.{table}"),
@@ -642,11 +650,22 @@ impl EnvelopeBuilder {
         &self,
         plan: &TablePlan,
         tuple: &TupleData,
+        row: Option<&Value>,
         types: &dyn TypeLookup,
     ) -> Result<Option<Value>> {
         let Some(ks) = &plan.schemas.key_schema else {
             return Ok(None);
         };
+        if let (Some(positions), Some(Value::Struct(row))) = (&plan.key_in_value, row) {
+            let values = positions
+                .iter()
+                .map(|&i| row.values().get(i).cloned().flatten())
+                .collect();
+            return Ok(Some(Value::Struct(Struct::from_values_unchecked(
+                ks.clone(),
+                values,
+            ))));
+        }
         let values = self.row_values(plan, &plan.key_columns, tuple, types)?;
         Ok(Some(Value::Struct(Struct::from_values_unchecked(
             ks.clone(),
@@ -848,7 +867,7 @@ impl EnvelopeBuilder {
                     }
                 };
                 let after = self.row(&plan, new, types)?;
-                let key = self.key(&plan, new, types)?;
+                let key = self.key(&plan, new, Some(&after), types)?;
                 let source = self.source(&plan.schema_name, &plan.table_name, ev, snapshot);
                 let block = self.tx_block(ev, &plan.data_collection, out);
                 out.push(self.envelope(&plan, key, None, Some(after), source, op, block, now));
@@ -857,16 +876,16 @@ impl EnvelopeBuilder {
                 if cfg.skip_u {
                     return Ok(());
                 }
-                let new_key = self.key(&plan, new, types)?;
-                let old_key = match old {
-                    Some(o) => self.key(&plan, o.tuple(), types)?,
-                    None => None,
-                };
                 let before = match old {
                     Some(o) => Some(self.row(&plan, o.tuple(), types)?),
                     None => None,
                 };
                 let after = self.row(&plan, new, types)?;
+                let new_key = self.key(&plan, new, Some(&after), types)?;
+                let old_key = match old {
+                    Some(o) => self.key(&plan, o.tuple(), before.as_ref(), types)?,
+                    None => None,
+                };
                 let key_changed = old_key.is_some() && old_key != new_key;
                 if key_changed {
                     let source =
@@ -916,8 +935,8 @@ impl EnvelopeBuilder {
                 if cfg.skip_d {
                     return Ok(());
                 }
-                let key = self.key(&plan, old.tuple(), types)?;
                 let before = self.row(&plan, old.tuple(), types)?;
+                let key = self.key(&plan, old.tuple(), Some(&before), types)?;
                 let source = self.source(&plan.schema_name, &plan.table_name, ev, SNAPSHOT_FALSE);
                 let block = self.tx_block(ev, &plan.data_collection, out);
                 out.push(self.envelope(
