@@ -176,6 +176,25 @@ pub(crate) fn require_struct<'a>(
     }
 }
 
+/// The struct of a value whose schema is `schema`: a record error when the
+/// value is not a struct or its struct has another schema.
+pub(crate) fn struct_of<'a>(
+    value: &'a Value,
+    schema: &Arc<Schema>,
+    topic: &str,
+    purpose: &str,
+) -> Result<&'a Struct> {
+    let s = require_struct(value, topic, purpose)?;
+    if Arc::ptr_eq(s.schema(), schema) || **s.schema() == **schema {
+        Ok(s)
+    } else {
+        Err(TransformError::record(
+            topic,
+            format!("the struct for [{purpose}] does not have the record's schema"),
+        ))
+    }
+}
+
 /// The entries of a schemaless value (Kafka's `Requirements.requireMap`).
 pub(crate) fn require_map<'a>(
     value: &'a Value,
