@@ -27,6 +27,14 @@ enum Repr {
 pub struct Text(Repr);
 
 impl Text {
+    /// Strings up to this many bytes are stored inline.
+    pub const INLINE_CAPACITY: usize = INLINE;
+
+    /// Checks that `bytes` are UTF-8 and copies them (inline when short).
+    pub fn copy_from_utf8(bytes: &[u8]) -> Result<Text, std::str::Utf8Error> {
+        Ok(Text::from(std::str::from_utf8(bytes)?))
+    }
+
     /// A string from static text (no allocation).
     pub const fn from_static(s: &'static str) -> Text {
         Text(Repr::Shared(Bytes::from_static(s.as_bytes())))
@@ -207,7 +215,7 @@ impl Decimal {
 }
 
 /// Drops redundant leading sign bytes; empty becomes `[0]`.
-fn minimal_twos_complement(bytes: Bytes) -> Bytes {
+fn minimal_twos_complement(mut bytes: Bytes) -> Bytes {
     if bytes.is_empty() {
         return Bytes::from_static(&[0]);
     }
@@ -219,7 +227,10 @@ fn minimal_twos_complement(bytes: Bytes) -> Bytes {
             break;
         }
     }
-    bytes.slice(start..)
+    // `advance` moves the start without turning an owned buffer into a
+    // shared one (which `slice` would).
+    bytes::Buf::advance(&mut bytes, start);
+    bytes
 }
 
 impl fmt::Display for Decimal {

@@ -608,16 +608,21 @@ impl EnvelopeBuilder {
                 Column::Null => None,
                 Column::UnchangedToast => types::toast_placeholder(&c.conv, &c.schema, cfg),
                 Column::Text(raw) => {
-                    let bytes = tuple.value_bytes(&found);
                     if matches!(c.conv, Conv::Text) {
-                        let b = bytes.unwrap_or_default();
-                        Some(Value::String(Text::from_utf8(b).map_err(|e| {
+                        // Short text is copied inline; longer text stays a
+                        // zero-copy slice of the tuple.
+                        let text = if raw.len() <= Text::INLINE_CAPACITY {
+                            Text::copy_from_utf8(raw)
+                        } else {
+                            Text::from_utf8(tuple.value_bytes(&found).unwrap_or_default())
+                        };
+                        Some(Value::String(text.map_err(|e| {
                             col_err(plan, &c.name, format!("text is not UTF-8: {e}"))
                         })?))
                     } else {
                         let pg = value::decode_text(c.type_oid, c.typmod, raw, types)
                             .map_err(|e| col_err(plan, &c.name, e.to_string()))?;
-                        types::convert(cfg, &c.conv, &c.schema, &pg, bytes.as_ref())
+                        types::convert(cfg, &c.conv, &c.schema, &pg, None)
                             .map_err(|e| col_err(plan, &c.name, e))?
                     }
                 }
