@@ -24,7 +24,8 @@ pub enum Compression {
     None,
     /// `gzip`.
     Gzip,
-    /// `snappy` (Kafka's framing of Snappy as written by the Java client).
+    /// `snappy` (rskafka writes a raw Snappy block, which Kafka brokers and clients read;
+    /// the Java client writes the xerial framing).
     Snappy,
     /// `lz4` (the LZ4 frame format).
     Lz4,

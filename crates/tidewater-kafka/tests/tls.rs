@@ -15,9 +15,8 @@
 mod common;
 
 use std::io::BufReader;
-use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,67 +26,12 @@ use tidewater_kafka::{KafkaSink, ProducerConfig, ProducerRecord, Sink, SinkError
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use common::run_python;
+use common::{TansuProcess, free_port, run_python};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/tls")
         .join(name)
-}
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// tansu on a plaintext loopback port, advertising `localhost:<advertised_port>`.
-struct PlainBroker {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl PlainBroker {
-    fn start(advertised_port: u16) -> Self {
-        let tansu = tidewater_testkit::find_tansu().expect("tansu (scripts/setup.sh)");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let child = Command::new(tansu)
-            .arg("broker")
-            .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
-            .args([
-                "--advertised-listener-url",
-                &format!("tcp://localhost:{advertised_port}"),
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .current_dir(dir.path())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tansu starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while StdStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-}
-
-impl Drop for PlainBroker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn server_config(require_client_cert: bool) -> Arc<ServerConfig> {
@@ -137,10 +81,17 @@ async fn tls_proxy(listener: TcpListener, acceptor: TlsAcceptor, upstream: Socke
 }
 
 /// A TLS endpoint (`localhost:<port>`) in front of a fresh broker.
-async fn tls_broker(require_client_cert: bool) -> (PlainBroker, u16) {
+async fn tls_broker(require_client_cert: bool) -> (TansuProcess, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_port = listener.local_addr().unwrap().port();
-    let broker = PlainBroker::start(proxy_port);
+    let dir = tempfile::tempdir().unwrap();
+    let broker = TansuProcess::start(
+        dir,
+        free_port(),
+        &format!("localhost:{proxy_port}"),
+        "memory://tansu/",
+        &[],
+    );
     let upstream = SocketAddr::from(([127, 0, 0, 1], broker.port));
     tokio::spawn(tls_proxy(
         listener,

@@ -5,11 +5,13 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tidewater_kafka::ProducerConfig;
-use tidewater_testkit::{kafka_tool_script, python};
+use tidewater_testkit::{find_tansu, kafka_tool_script, python};
 
 /// A configuration for `bootstrap` with short timeouts, plus `extra` keys.
 pub(crate) fn config(bootstrap: &str, extra: &[(&str, &str)]) -> ProducerConfig {
@@ -89,4 +91,85 @@ pub(crate) fn topic_partitions(bootstrap: &str) -> BTreeMap<String, i64> {
             )
         })
         .collect()
+}
+
+/// A free TCP port on 127.0.0.1 (released again, so racy in theory).
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+/// A tansu process started with options the test kit's `Broker` does not offer (another
+/// advertised address, `--authentication`); killed when dropped.
+pub(crate) struct TansuProcess {
+    child: Option<Child>,
+    /// The plaintext port it listens on.
+    pub(crate) port: u16,
+    /// Its working directory (holding a SQLite store, if any).
+    pub(crate) dir: tempfile::TempDir,
+}
+
+impl TansuProcess {
+    /// Starts `tansu broker` in `dir` on `127.0.0.1:port`, advertising `advertised`
+    /// (`host:port`), with `storage` and `extra` arguments; waits until the port accepts.
+    pub(crate) fn start(
+        dir: tempfile::TempDir,
+        port: u16,
+        advertised: &str,
+        storage: &str,
+        extra: &[&str],
+    ) -> Self {
+        let tansu = find_tansu().expect("tansu (scripts/setup.sh installs it)");
+        let log = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("broker.log"))
+            .expect("broker log");
+        let child = Command::new(tansu)
+            .arg("broker")
+            .args(["--listener-url", &format!("tcp://127.0.0.1:{port}")])
+            .args(["--advertised-listener-url", &format!("tcp://{advertised}")])
+            .args(["--storage-engine", storage])
+            .args(extra)
+            .current_dir(dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("tansu starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tansu did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Self {
+            child: Some(child),
+            port,
+            dir,
+        }
+    }
+
+    /// Kills the process and returns its directory, for a restart with other options.
+    pub(crate) fn stop(mut self) -> tempfile::TempDir {
+        self.kill();
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TansuProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
