@@ -8,6 +8,7 @@ use crate::headers::{DropHeaders, HeaderFrom, InsertHeader};
 use crate::hoist_field::HoistField;
 use crate::insert_field::InsertField;
 use crate::mask_field::MaskField;
+use crate::outbox::EventRouter;
 use crate::predicates::{HasHeaderKey, RecordIsTombstone, TopicNameMatches};
 use crate::registry::Registry;
 use crate::replace_field::ReplaceField;
@@ -52,6 +53,7 @@ pub(crate) fn register_all(r: &mut Registry) {
         format!("{DEBEZIUM}.ByLogicalTableRouter"),
         ByLogicalTableRouter
     );
+    single!(r, format!("{DEBEZIUM}.outbox.EventRouter"), EventRouter);
     for scripting in ["Filter", "ContentBasedRouter"] {
         r.register_transform(&format!("{DEBEZIUM}.{scripting}"), |o| {
             Err(o.error(
