@@ -768,18 +768,24 @@ fn money(cfg: &EnvelopeConfig, cents: i64) -> Value {
         DecimalMode::Precise => {
             let digits = cfg.money_fraction_digits;
             let v = i128::from(cents);
-            let unscaled = if digits >= 2 {
-                v * 10i128.pow((digits - 2).min(30) as u32)
-            } else {
-                let div = 10i128.pow((2 - digits) as u32);
-                let q = v / div;
-                let r = v % div;
-                // HALF_UP: away from zero at exactly half.
-                if r.abs() * 2 >= div {
-                    q + v.signum()
-                } else {
-                    q
+            if digits >= 2 {
+                // Append zeros as text: any number of fraction digits fits.
+                let mut text = v.unsigned_abs().to_string();
+                for _ in 2..digits {
+                    text.push('0');
                 }
+                return Decimal::from_digits(v < 0, &text, digits)
+                    .map(Value::Decimal)
+                    .unwrap_or(Value::Decimal(Decimal::from_i128(0, digits)));
+            }
+            let div = 10i128.pow((2 - digits).unsigned_abs());
+            let q = v / div;
+            let r = v % div;
+            // HALF_UP: away from zero at exactly half.
+            let unscaled = if r.abs() * 2 >= div {
+                q + v.signum()
+            } else {
+                q
             };
             Value::Decimal(Decimal::from_i128(unscaled, digits))
         }

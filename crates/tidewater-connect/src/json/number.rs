@@ -133,36 +133,33 @@ pub(crate) fn twos_complement_to_decimal(bytes: &[u8]) -> (bool, String) {
         }
         return (negative, v.unsigned_abs().to_string());
     }
-    // Magnitude bytes.
+    // Magnitude as little-endian base-2^32 limbs.
     let mut mag: Vec<u8> = bytes.to_vec();
     if negative {
-        for b in mag.iter_mut() {
-            *b = !*b;
-        }
-        for b in mag.iter_mut().rev() {
-            let (v, carry) = b.overflowing_add(1);
-            *b = v;
-            if !carry {
-                break;
-            }
-        }
+        negate(&mut mag);
     }
-    // Repeated division by 10^9 over base-256 digits.
+    let mut limbs: Vec<u32> = mag
+        .rchunks(4)
+        .map(|c| c.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)))
+        .collect();
+    while limbs.last() == Some(&0) {
+        limbs.pop();
+    }
+    // Repeated division by 10^9 gives base-10^9 digits, least significant first.
     let mut chunks: Vec<u32> = Vec::new();
-    let mut start = mag.iter().position(|&b| b != 0).unwrap_or(mag.len());
-    while start < mag.len() {
+    while !limbs.is_empty() {
         let mut rem: u64 = 0;
-        for b in mag.iter_mut().skip(start) {
-            let cur = (rem << 8) | u64::from(*b);
-            *b = (cur / 1_000_000_000) as u8;
+        for limb in limbs.iter_mut().rev() {
+            let cur = (rem << 32) | u64::from(*limb);
+            *limb = (cur / 1_000_000_000) as u32;
             rem = cur % 1_000_000_000;
         }
         chunks.push(rem as u32);
-        while mag.get(start) == Some(&0) {
-            start += 1;
+        while limbs.last() == Some(&0) {
+            limbs.pop();
         }
     }
-    let mut s = String::new();
+    let mut s = String::with_capacity(chunks.len() * 9);
     match chunks.split_last() {
         None => s.push('0'),
         Some((first, rest)) => {
@@ -175,6 +172,20 @@ pub(crate) fn twos_complement_to_decimal(bytes: &[u8]) -> (bool, String) {
     (negative, s)
 }
 
+/// Two's complement negation in place (big-endian).
+fn negate(be: &mut [u8]) {
+    for b in be.iter_mut() {
+        *b = !*b;
+    }
+    for b in be.iter_mut().rev() {
+        let (v, carry) = b.overflowing_add(1);
+        *b = v;
+        if !carry {
+            break;
+        }
+    }
+}
+
 /// Decimal digits (no sign) to minimal big-endian two's complement.
 pub(crate) fn decimal_to_twos_complement(negative: bool, digits: &str) -> Vec<u8> {
     if digits.len() <= 38
@@ -183,33 +194,41 @@ pub(crate) fn decimal_to_twos_complement(negative: bool, digits: &str) -> Vec<u8
         let v = if negative { -v } else { v };
         return v.to_be_bytes().to_vec();
     }
-    // Little-endian base-256 magnitude.
-    let mut mag: Vec<u8> = Vec::new();
-    for d in digits.bytes() {
-        let mut carry = u32::from(d.wrapping_sub(b'0')).min(9);
-        for b in mag.iter_mut() {
-            let v = u32::from(*b) * 10 + carry;
-            *b = v as u8;
-            carry = v >> 8;
+    // Little-endian base-2^32 limbs, fed nine decimal digits at a time.
+    let mut limbs: Vec<u32> = Vec::with_capacity(digits.len() / 9 + 1);
+    let bytes = digits.as_bytes();
+    let first = bytes.len() % 9;
+    let mut feed = |chunk: &[u8]| {
+        let mut value: u64 = 0;
+        let mut mul: u64 = 1;
+        for &d in chunk {
+            value = value * 10 + u64::from(d.wrapping_sub(b'0').min(9));
+            mul *= 10;
+        }
+        let mut carry = value;
+        for limb in limbs.iter_mut() {
+            let v = u64::from(*limb) * mul + carry;
+            *limb = v as u32;
+            carry = v >> 32;
         }
         while carry > 0 {
-            mag.push(carry as u8);
-            carry >>= 8;
+            limbs.push(carry as u32);
+            carry >>= 32;
         }
+    };
+    if first > 0 {
+        feed(bytes.get(..first).unwrap_or_default());
     }
-    mag.push(0);
-    let mut be: Vec<u8> = mag.into_iter().rev().collect();
+    for chunk in bytes.get(first..).unwrap_or_default().chunks(9) {
+        feed(chunk);
+    }
+    let mut be: Vec<u8> = Vec::with_capacity(limbs.len() * 4 + 1);
+    be.push(0);
+    for limb in limbs.iter().rev() {
+        be.extend_from_slice(&limb.to_be_bytes());
+    }
     if negative {
-        for b in be.iter_mut() {
-            *b = !*b;
-        }
-        for b in be.iter_mut().rev() {
-            let (v, carry) = b.overflowing_add(1);
-            *b = v;
-            if !carry {
-                break;
-            }
-        }
+        negate(&mut be);
     }
     be
 }
@@ -371,6 +390,16 @@ mod tests {
             twos_complement_to_decimal(&[0xFF; 20]),
             (true, "1".to_string())
         );
+    }
+
+    #[test]
+    fn huge_numbers_convert_in_reasonable_time() {
+        // numeric's largest values have about 147,000 digits.
+        let digits: String = "9".repeat(147_000);
+        let bytes = decimal_to_twos_complement(false, &digits);
+        let (neg, back) = twos_complement_to_decimal(Decimal::new(bytes, 0).unscaled());
+        assert!(!neg);
+        assert_eq!(back, digits);
     }
 
     #[test]
