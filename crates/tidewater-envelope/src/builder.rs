@@ -619,6 +619,8 @@ impl EnvelopeBuilder {
                         Some(Value::String(text.map_err(|e| {
                             col_err(plan, &c.name, format!("text is not UTF-8: {e}"))
                         })?))
+                    } else if let Some(v) = crate::fast::convert_text(&c.conv, raw) {
+                        Some(v)
                     } else {
                         let pg = value::decode_text(c.type_oid, c.typmod, raw, types)
                             .map_err(|e| col_err(plan, &c.name, e.to_string()))?;

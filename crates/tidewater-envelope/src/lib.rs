@@ -63,6 +63,7 @@ mod builder;
 mod catalog;
 mod config;
 mod error;
+mod fast;
 mod hstore;
 mod javamap;
 mod temporal;
