@@ -1,9 +1,10 @@
 //! [`KafkaSink`]: the rskafka producer.
 
 mod tls;
+mod tracker;
 mod worker;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::{Semaphore, TryAcquireError};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::config::{ProducerConfig, SaslMechanism};
 use crate::error::ConfigError;
@@ -23,23 +24,20 @@ use crate::error::{Result, SinkError};
 use crate::partitioner::{StickyPartitioner, partition_for_key};
 use crate::record::{Delivery, ProducerRecord, now_millis};
 use crate::sink::Sink;
-use worker::{BATCH_OVERHEAD, Completion, PartitionWorker, Queued, WorkerMsg};
+use tracker::{Completion, Tracker};
+use worker::{BATCH_OVERHEAD, PartitionWorker, Queued, WorkerMsg};
 
 /// How often a freshly created topic's metadata is polled until it shows up.
 const TOPIC_POLL: Duration = Duration::from_millis(50);
+
+/// How often `flush` checks, while waiting, that the partition tasks are alive.
+const WORKER_CHECK: Duration = Duration::from_secs(1);
 
 #[derive(Debug)]
 struct TopicState {
     partitions: i32,
     refreshed: Instant,
     sticky: StickyPartitioner,
-}
-
-#[derive(Debug)]
-enum Slot {
-    Pending,
-    Acknowledged(Delivery),
-    Failed,
 }
 
 #[derive(Debug)]
@@ -82,17 +80,8 @@ pub struct KafkaSink {
     halt_from: Arc<AtomicU64>,
     done_tx: UnboundedSender<Completion>,
     done_rx: UnboundedReceiver<Completion>,
-    /// Sequence number of `pending.front()`.
-    first_seq: u64,
-    next_seq: u64,
-    /// One slot per record not yet reported, in send order.
-    pending: VecDeque<Slot>,
-    /// The first record that failed; nothing from it on is reported.
-    failed_seq: Option<u64>,
-    /// The error not yet returned to the caller.
-    error: Option<SinkError>,
-    /// The first error, as text, once returned.
-    failure: Option<String>,
+    /// Deliveries in send order.
+    tracker: Tracker,
 }
 
 fn wire_sasl(config: &ProducerConfig) -> Option<WireSasl> {
@@ -185,12 +174,7 @@ impl KafkaSink {
             halt_from: Arc::new(AtomicU64::new(u64::MAX)),
             done_tx,
             done_rx,
-            first_seq: 0,
-            next_seq: 0,
-            pending: VecDeque::new(),
-            failed_seq: None,
-            error: None,
-            failure: None,
+            tracker: Tracker::default(),
         })
     }
 
@@ -214,15 +198,16 @@ impl KafkaSink {
 
     /// Re-reads the partition counts of every known topic (and of `wanted`); returns
     /// `wanted`'s count if it exists.
-    async fn refresh_metadata(&mut self, wanted: &Arc<str>) -> Result<Option<i32>> {
-        let listed = tokio::time::timeout(self.config.max_block, self.client.list_topics())
+    async fn refresh_metadata(
+        &mut self,
+        wanted: &Arc<str>,
+        timeout: Duration,
+    ) -> Result<Option<i32>> {
+        let listed = tokio::time::timeout(timeout, self.client.list_topics())
             .await
             .map_err(|_| SinkError::Metadata {
                 topic: Arc::clone(wanted),
-                message: format!(
-                    "no answer within max.block.ms ({} ms)",
-                    self.config.max_block.as_millis()
-                ),
+                message: format!("no answer within {} ms", timeout.as_millis()),
             })?
             .map_err(|e| SinkError::Metadata {
                 topic: Arc::clone(wanted),
@@ -287,7 +272,7 @@ impl KafkaSink {
         // Wait until the metadata shows it.
         let deadline = Instant::now() + self.config.max_block;
         loop {
-            if let Some(n) = self.refresh_metadata(topic).await? {
+            if let Some(n) = self.refresh_metadata(topic, self.config.max_block).await? {
                 return Ok(n);
             }
             if Instant::now() >= deadline {
@@ -300,35 +285,48 @@ impl KafkaSink {
     }
 
     async fn topic_state(&mut self, topic: &Arc<str>) -> Result<&mut TopicState> {
-        let fresh = self
-            .topics
-            .get(topic)
-            .is_some_and(|t| t.refreshed.elapsed() < self.config.metadata_max_age);
-        if !fresh {
-            let partitions = match self.refresh_metadata(topic).await? {
-                Some(n) => n,
-                None if self.topics.contains_key(topic) => {
-                    // Known before but absent now (deleted?): keep the last count; producing
-                    // will fail with the broker's error.
-                    self.topics.get(topic).map_or(1, |t| t.partitions)
+        let known = self.topics.get(topic).map(|t| t.refreshed.elapsed());
+        match known {
+            Some(age) if age < self.config.metadata_max_age => {}
+            Some(_) => {
+                // A periodic refresh: on failure (the cluster may be unreachable for a while)
+                // keep producing with the last known count, and try again after another
+                // metadata.max.age.ms. The wait is bounded by request.timeout.ms.
+                match self
+                    .refresh_metadata(topic, self.config.request_timeout)
+                    .await
+                {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        warn!(topic = %topic, "topic absent from metadata; keeping its last partition count");
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "metadata refresh failed; keeping the last partition counts")
+                    }
                 }
-                None if self.config.topic_creation.enabled => self.create_topic(topic).await?,
-                None => {
-                    return Err(SinkError::UnknownTopic {
-                        topic: Arc::clone(topic),
-                    });
+                if let Some(state) = self.topics.get_mut(topic) {
+                    state.refreshed = Instant::now();
                 }
-            };
-            let state = self
-                .topics
-                .entry(Arc::clone(topic))
-                .or_insert_with(|| TopicState {
-                    partitions,
-                    refreshed: Instant::now(),
-                    sticky: StickyPartitioner::new(),
-                });
-            state.partitions = partitions;
-            state.refreshed = Instant::now();
+            }
+            None => {
+                let partitions = match self.refresh_metadata(topic, self.config.max_block).await? {
+                    Some(n) => n,
+                    None if self.config.topic_creation.enabled => self.create_topic(topic).await?,
+                    None => {
+                        return Err(SinkError::UnknownTopic {
+                            topic: Arc::clone(topic),
+                        });
+                    }
+                };
+                self.topics.insert(
+                    Arc::clone(topic),
+                    TopicState {
+                        partitions,
+                        refreshed: Instant::now(),
+                        sticky: StickyPartitioner::new(),
+                    },
+                );
+            }
         }
         self.topics
             .get_mut(topic)
@@ -407,106 +405,19 @@ impl KafkaSink {
         &handle.tx
     }
 
-    /// Fails with the pending error (once), or with `Failed` after that.
-    fn check_failed(&mut self) -> Result<()> {
-        if let Some(error) = self.error.take() {
-            self.failure = Some(error.to_string());
-            return Err(error);
-        }
-        match &self.failure {
-            Some(cause) => Err(SinkError::Failed {
-                cause: cause.clone(),
-            }),
-            None => Ok(()),
-        }
-    }
-
     /// Records a failure found while sending: nothing from the current record on is
     /// produced; records queued before it are still delivered.
     fn fail(&mut self, error: SinkError) -> SinkError {
-        self.halt_from.fetch_min(self.next_seq, Ordering::AcqRel);
-        if self.failed_seq.is_none_or(|f| self.next_seq < f) {
-            self.failed_seq = Some(self.next_seq);
-        }
-        if self.failure.is_none() {
-            self.failure = Some(error.to_string());
-        }
-        self.error = None;
+        self.halt_from
+            .fetch_min(self.tracker.next_seq(), Ordering::AcqRel);
+        self.tracker.fail_next(&error);
         error
-    }
-
-    fn apply(&mut self, completion: Completion) {
-        let acknowledged = completion.outcome.as_ref().ok();
-        for (i, seq) in completion.seqs.iter().enumerate() {
-            let index = seq
-                .checked_sub(self.first_seq)
-                .and_then(|i| usize::try_from(i).ok());
-            if let Some(slot) = index.and_then(|i| self.pending.get_mut(i)) {
-                *slot = match acknowledged.and_then(|offsets| offsets.get(i)) {
-                    Some(&offset) => Slot::Acknowledged(Delivery {
-                        topic: Arc::clone(&completion.topic),
-                        partition: completion.partition,
-                        offset,
-                    }),
-                    None => Slot::Failed,
-                };
-            }
-        }
-        if let Err(error) = completion.outcome {
-            let first = completion
-                .seqs
-                .iter()
-                .copied()
-                .min()
-                .unwrap_or(self.next_seq);
-            if self.failed_seq.is_none_or(|f| first < f) {
-                self.failed_seq = Some(first);
-            }
-            if self.failure.is_none() {
-                // Keep the first real error; records halted because of it report `Failed`,
-                // which may arrive first.
-                let halted = matches!(error, SinkError::Failed { .. });
-                let replace = match &self.error {
-                    None => true,
-                    Some(SinkError::Failed { .. }) => !halted,
-                    Some(_) => false,
-                };
-                if replace {
-                    self.error = Some(error);
-                }
-            }
-        }
     }
 
     fn drain_completions(&mut self) {
         while let Ok(completion) = self.done_rx.try_recv() {
-            self.apply(completion);
+            self.tracker.apply(completion);
         }
-    }
-
-    fn take_acknowledged(&mut self) -> Vec<Delivery> {
-        let mut out = Vec::new();
-        while self.failed_seq.is_none_or(|failed| self.first_seq < failed)
-            && matches!(self.pending.front(), Some(Slot::Acknowledged(_)))
-        {
-            if let Some(Slot::Acknowledged(delivery)) = self.pending.pop_front() {
-                out.push(delivery);
-            }
-            self.first_seq += 1;
-        }
-        out
-    }
-
-    /// Whether a record before the failure point (or any record, without failure) still
-    /// awaits its outcome.
-    fn awaiting(&self) -> bool {
-        let limit = self.failed_seq.map_or(usize::MAX, |f| {
-            usize::try_from(f.saturating_sub(self.first_seq)).unwrap_or(usize::MAX)
-        });
-        self.pending
-            .iter()
-            .take(limit)
-            .any(|slot| matches!(slot, Slot::Pending))
     }
 
     async fn send_one(&mut self, mut record: ProducerRecord) -> Result<()> {
@@ -561,7 +472,7 @@ impl KafkaSink {
             }
         };
 
-        let seq = self.next_seq;
+        let seq = self.tracker.next_seq();
         let topic = Arc::clone(&record.topic);
         let queued = Queued {
             seq,
@@ -579,8 +490,7 @@ impl KafkaSink {
                 cause: format!("the task producing to {topic}/{partition} stopped"),
             });
         }
-        self.next_seq += 1;
-        self.pending.push_back(Slot::Pending);
+        self.tracker.push();
         Ok(())
     }
 }
@@ -588,7 +498,7 @@ impl KafkaSink {
 impl Sink for KafkaSink {
     async fn send(&mut self, records: Vec<ProducerRecord>) -> Result<()> {
         self.drain_completions();
-        self.check_failed()?;
+        self.tracker.check()?;
         for record in records {
             if let Err(error) = self.send_one(record).await {
                 return Err(self.fail(error));
@@ -599,7 +509,7 @@ impl Sink for KafkaSink {
 
     fn acknowledged(&mut self) -> Vec<Delivery> {
         self.drain_completions();
-        self.take_acknowledged()
+        self.tracker.take_acknowledged()
     }
 
     async fn flush(&mut self) -> Result<Vec<Delivery>> {
@@ -607,14 +517,29 @@ impl Sink for KafkaSink {
             let _ = handle.tx.send(WorkerMsg::Flush);
         }
         self.drain_completions();
-        while self.awaiting() {
-            match self.done_rx.recv().await {
-                Some(completion) => self.apply(completion),
-                None => break,
+        while self.tracker.awaiting() {
+            // Workers only end when the sink drops them; one that ended earlier panicked,
+            // and its records would never complete.
+            let stopped = self
+                .workers
+                .iter()
+                .find(|(_, handle)| handle.task.is_finished())
+                .map(|((topic, partition), _)| format!("{topic}/{partition}"));
+            if let Some(which) = stopped {
+                let error = SinkError::Failed {
+                    cause: format!("the task producing to {which} stopped unexpectedly"),
+                };
+                self.halt_from.store(0, Ordering::Release);
+                return Err(self.fail(error));
+            }
+            match tokio::time::timeout(WORKER_CHECK, self.done_rx.recv()).await {
+                Ok(Some(completion)) => self.tracker.apply(completion),
+                Ok(None) => break,
+                Err(_) => {}
             }
         }
-        self.check_failed()?;
-        Ok(self.take_acknowledged())
+        self.tracker.check()?;
+        Ok(self.tracker.take_acknowledged())
     }
 }
 

@@ -40,6 +40,8 @@ use crate::config::{Compression, ProducerConfig};
 use crate::error::SinkError;
 use crate::record::ProducerRecord;
 
+use super::tracker::Completion;
+
 /// Fixed bytes of a record batch header, counted once per batch against `max.request.size`.
 pub(crate) const BATCH_OVERHEAD: usize = 61;
 
@@ -60,15 +62,6 @@ pub(crate) enum WorkerMsg {
     Record(Queued),
     /// Send what is queued without waiting for `linger.ms`.
     Flush,
-}
-
-/// The outcome of one batch.
-#[derive(Debug)]
-pub(crate) struct Completion {
-    pub(crate) topic: Arc<str>,
-    pub(crate) partition: i32,
-    pub(crate) seqs: Vec<u64>,
-    pub(crate) outcome: Result<Vec<i64>, SinkError>,
 }
 
 pub(crate) struct PartitionWorker {
