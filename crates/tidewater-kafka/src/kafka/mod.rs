@@ -19,8 +19,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::{ProducerConfig, SaslMechanism};
-use crate::error::ConfigError;
-use crate::error::{Result, SinkError};
+use crate::error::{ConfigError, Result, SinkError};
 use crate::partitioner::{StickyPartitioner, partition_for_key};
 use crate::record::{Delivery, ProducerRecord, now_millis};
 use crate::sink::Sink;
