@@ -775,6 +775,11 @@ impl ReplicationStream {
                     self.server_done = true;
                     return Ok(None);
                 }
+                // A walsender that shuts down ends the copy with CommandComplete.
+                Backend::Message(Message::CommandComplete(_)) => {
+                    self.server_done = true;
+                    return Ok(None);
+                }
                 Backend::Message(Message::ErrorResponse(body)) => {
                     return Err(server_error(
                         body.fields(),

@@ -154,6 +154,9 @@ pub struct SourceStats {
     pub events_delivered: u64,
     /// Reconnections after a lost connection.
     pub reconnects: u64,
+    /// Times the acknowledged position moved over WAL holding nothing to
+    /// deliver (see the crate documentation on idle WAL).
+    pub idle_advances: u64,
     /// WAL position of the last frame received.
     pub last_received: Lsn,
     /// The server's end of WAL, as last reported.
@@ -246,6 +249,7 @@ enum Lookup {
 /// ```
 pub struct PostgresSource {
     config: Arc<SourceConfig>,
+    tls: TlsSetup,
     server_version: u32,
     control: tokio_postgres::Client,
     slot: Option<SlotInfo>,
@@ -402,7 +406,7 @@ impl PostgresSource {
             let (tx, rx) = mpsc::channel(config.max_queue_size);
             let context = StreamContext {
                 config: Arc::clone(&config),
-                tls,
+                tls: tls.clone(),
                 slot: config.slot_name.clone(),
                 options,
                 shared: Arc::clone(&shared),
@@ -420,6 +424,7 @@ impl PostgresSource {
         }
         Ok(PostgresSource {
             config,
+            tls,
             server_version,
             control,
             slot,
@@ -493,6 +498,7 @@ impl PostgresSource {
             keepalives_received: s.keepalives.load(Ordering::Relaxed),
             events_delivered: self.events_delivered,
             reconnects: s.reconnects.load(Ordering::Relaxed),
+            idle_advances: s.idle_advances.load(Ordering::Relaxed),
             last_received: Lsn(s.last_received.load(Ordering::Relaxed)),
             server_wal_end: Lsn(s.server_wal_end.load(Ordering::Relaxed)),
             acknowledged: s.acknowledged(),
@@ -762,29 +768,45 @@ impl PostgresSource {
     /// a lookup leaves the queue only once done.
     async fn resolve_lookups(&mut self) -> Result<()> {
         while let Some(&lookup) = self.lookups.front() {
-            match lookup {
-                Lookup::Relation(oid) => {
-                    match catalog::table_metadata(&self.control, oid, self.server_version).await? {
-                        Some(table) => {
-                            self.tables.insert(oid, Arc::new(table));
-                        }
-                        None => {
-                            self.tables.remove(&oid);
-                        }
-                    }
+            match self.lookup(lookup).await {
+                Ok(()) => {}
+                // The SQL session was lost (a server restart, say): the stream
+                // reconnected already, so open a new session and try once more.
+                Err(e) if e.is_transient() => {
+                    tracing::info!(error = %e, "reopening the SQL session");
+                    self.control =
+                        control::connect_with(&self.config, &self.tls, APPLICATION_NAME).await?;
+                    self.lookup(lookup).await?;
                 }
-                Lookup::Type(oid) => {
-                    if let Some(mut info) = catalog::type_info(&self.control, oid).await? {
-                        // Keep the names the stream announced.
-                        if let Some(known) = self.assembler.relations().type_info(oid) {
-                            info.namespace.clone_from(&known.namespace);
-                            info.name.clone_from(&known.name);
-                        }
-                        self.assembler.relations_mut().register_type(info);
+                Err(e) => return Err(e),
+            }
+            self.lookups.pop_front();
+        }
+        Ok(())
+    }
+
+    async fn lookup(&mut self, lookup: Lookup) -> Result<()> {
+        match lookup {
+            Lookup::Relation(oid) => {
+                match catalog::table_metadata(&self.control, oid, self.server_version).await? {
+                    Some(table) => {
+                        self.tables.insert(oid, Arc::new(table));
+                    }
+                    None => {
+                        self.tables.remove(&oid);
                     }
                 }
             }
-            self.lookups.pop_front();
+            Lookup::Type(oid) => {
+                if let Some(mut info) = catalog::type_info(&self.control, oid).await? {
+                    // Keep the names the stream announced.
+                    if let Some(known) = self.assembler.relations().type_info(oid) {
+                        info.namespace.clone_from(&known.namespace);
+                        info.name.clone_from(&known.name);
+                    }
+                    self.assembler.relations_mut().register_type(info);
+                }
+            }
         }
         Ok(())
     }

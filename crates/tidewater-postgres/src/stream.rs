@@ -11,7 +11,16 @@
 //!
 //! A full queue stops the task from reading the socket (backpressure reaches the
 //! server through TCP), but status updates keep flowing, so the server does not
-//! time the connection out. A lost connection is re-established with bounded,
+//! time the connection out.
+//!
+//! Idle WAL: a keepalive's position says the server has sent everything
+//! committed before it. When no transaction is open on the wire and the
+//! application has acknowledged the end of everything received, nothing lies
+//! between the acknowledged position and the keepalive's, so the acknowledged
+//! position moves up to it. Without this, writes to unpublished tables would
+//! hold WAL forever and a fast shutdown of the server would wait for the
+//! source indefinitely (the walsender exits only once its client confirms all
+//! it sent). A lost connection is re-established with bounded,
 //! doubling waits, resuming from the acknowledged position; the consumer is told
 //! (`Feed::Reconnected`) so it can drop what it has already delivered.
 
@@ -65,6 +74,8 @@ pub(crate) struct Shared {
     pub(crate) keepalives: AtomicU64,
     /// Successful reconnections.
     pub(crate) reconnects: AtomicU64,
+    /// Times the acknowledged position moved over idle WAL.
+    pub(crate) idle_advances: AtomicU64,
 }
 
 impl Shared {
@@ -90,6 +101,56 @@ pub(crate) fn spawn(
     stop: CancellationToken,
 ) -> JoinHandle<Result<()>> {
     tokio::spawn(run(stream, context, feed, stop))
+}
+
+/// Where the wire stands, from the tags of XLogData messages: whether a
+/// transaction is open and the end of the last one (or of the last
+/// non-transactional message).
+#[derive(Debug, Default)]
+struct WireState {
+    in_transaction: bool,
+    last_end: u64,
+}
+
+/// Offset of the pgoutput message in an XLogData frame: tag, start, end, time.
+const MESSAGE_OFFSET: usize = 25;
+
+impl WireState {
+    fn observe(&mut self, frame: &[u8]) {
+        let read_u64 = |at: usize| {
+            frame
+                .get(at..at + 8)
+                .and_then(|s| <[u8; 8]>::try_from(s).ok())
+                .map(u64::from_be_bytes)
+        };
+        match frame.get(MESSAGE_OFFSET) {
+            Some(b'B') => self.in_transaction = true,
+            Some(b'C') => {
+                self.in_transaction = false;
+                // Commit: tag, flags, commit LSN, end LSN.
+                if let Some(end) = read_u64(MESSAGE_OFFSET + 10) {
+                    self.last_end = self.last_end.max(end);
+                }
+            }
+            Some(b'M') if !self.in_transaction => {
+                // Message: tag, flags, LSN.
+                if let Some(lsn) = read_u64(MESSAGE_OFFSET + 2) {
+                    self.last_end = self.last_end.max(lsn);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Moves the acknowledged position to a keepalive's `wal_end` when nothing
+    /// received is unacknowledged.
+    fn advance_idle(&self, shared: &Shared, wal_end: Lsn) {
+        let acknowledged = shared.acknowledged.load(Ordering::Acquire);
+        if !self.in_transaction && acknowledged >= self.last_end && wal_end.0 > acknowledged {
+            shared.acknowledged.fetch_max(wal_end.0, Ordering::AcqRel);
+            shared.idle_advances.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// Why pumping ended.
@@ -151,6 +212,7 @@ async fn pump(
     ticker: &mut tokio::time::Interval,
 ) -> PumpEnd {
     let mut received = false;
+    let mut wire = WireState::default();
     let failed = |error, received| PumpEnd::Failed { error, received };
     loop {
         // A free queue slot first: while the queue is full the socket is not read.
@@ -200,6 +262,7 @@ async fn pump(
                             .shared
                             .server_wal_end
                             .fetch_max(k.wal_end.0, Ordering::Relaxed);
+                        wire.advance_idle(&context.shared, k.wal_end);
                         if k.reply_requested
                             && let Err(e) = send_status(stream, context, false).await
                         {
@@ -238,6 +301,7 @@ async fn pump(
             shared.last_received.store(start, Ordering::Relaxed);
             shared.server_wal_end.fetch_max(end, Ordering::Relaxed);
         }
+        wire.observe(&frame);
         context.shared.frames.fetch_add(1, Ordering::Relaxed);
         context
             .shared
@@ -349,6 +413,65 @@ async fn shutdown(mut stream: ReplicationStream, context: &StreamContext) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tidewater_pgoutput::{Begin, Commit, LogicalMessage, Message, XLogData};
+
+    fn frame(message: Message) -> Bytes {
+        ReplicationFrame::XLogData(XLogData {
+            wal_start: Lsn(1),
+            wal_end: Lsn(2),
+            send_time: 0,
+            data: message.to_bytes(),
+        })
+        .to_bytes()
+    }
+
+    #[test]
+    fn idle_wal_is_acknowledged_only_when_nothing_is_outstanding() {
+        let shared = Shared::default();
+        shared.acknowledged.store(0x100, Ordering::Release);
+        let mut wire = WireState::default();
+        // Nothing received yet: the keepalive position is safe.
+        wire.advance_idle(&shared, Lsn(0x200));
+        assert_eq!(shared.acknowledged(), Lsn(0x200));
+
+        wire.observe(&frame(Message::Begin(Begin {
+            final_lsn: Lsn(0x300),
+            commit_time: 0,
+            xid: 1,
+        })));
+        wire.advance_idle(&shared, Lsn(0x400));
+        assert_eq!(shared.acknowledged(), Lsn(0x200), "a transaction is open");
+        wire.observe(&frame(Message::Commit(Commit {
+            flags: 0,
+            commit_lsn: Lsn(0x300),
+            end_lsn: Lsn(0x330),
+            commit_time: 0,
+        })));
+        wire.advance_idle(&shared, Lsn(0x400));
+        assert_eq!(
+            shared.acknowledged(),
+            Lsn(0x200),
+            "the commit is not acknowledged"
+        );
+        shared.acknowledged.fetch_max(0x330, Ordering::AcqRel);
+        wire.advance_idle(&shared, Lsn(0x400));
+        assert_eq!(shared.acknowledged(), Lsn(0x400));
+
+        wire.observe(&frame(Message::Message(LogicalMessage {
+            xid: None,
+            flags: 0,
+            lsn: Lsn(0x500),
+            prefix: "p".into(),
+            content: Bytes::new(),
+        })));
+        wire.advance_idle(&shared, Lsn(0x600));
+        assert_eq!(
+            shared.acknowledged(),
+            Lsn(0x400),
+            "the message is not acknowledged"
+        );
+        assert_eq!(shared.idle_advances.load(Ordering::Relaxed), 2);
+    }
 
     #[test]
     fn retry_delays_double_up_to_the_limit() {

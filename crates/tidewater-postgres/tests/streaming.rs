@@ -643,14 +643,18 @@ async fn status_updates_report_only_the_acknowledged_position() {
         .parse::<Lsn>()
         .unwrap()
     };
-    // Received but not acknowledged: the slot stays where it started, through
-    // several status updates and keepalives (wal_sender_timeout is 3 s here).
+    // Received but not acknowledged: the slot stays before the first commit,
+    // through several status updates and keepalives (wal_sender_timeout is 3 s).
     tokio::time::sleep(Duration::from_millis(3500)).await;
-    assert_eq!(confirmed(), start);
+    assert!(
+        confirmed() >= start && confirmed() < ends[0],
+        "{}",
+        confirmed()
+    );
     let stats = source.stats();
     assert_eq!(stats.reconnects, 0);
     assert!(stats.keepalives_received > 0);
-    assert_eq!(stats.reported, start);
+    assert!(stats.reported < ends[0]);
 
     // Acknowledge the first transaction: the slot follows within a status interval.
     source.acknowledge(ends[0]);
@@ -668,6 +672,14 @@ async fn status_updates_report_only_the_acknowledged_position() {
     );
     source.acknowledge(Lsn(u64::MAX));
     assert_eq!(source.acknowledged(), ends[2]);
+    // Everything received is acknowledged now: keepalives may carry the
+    // position further, over WAL that holds nothing for this source.
+    let idle = common::wait_for(Duration::from_secs(10), || {
+        (source.stats().idle_advances > 0).then_some(())
+    });
+    assert!(idle.is_some(), "{:?}", source.stats());
+    assert!(source.acknowledged() > ends[2]);
+    let acknowledged = source.acknowledged();
     source.close().await.unwrap();
-    assert_eq!(confirmed(), ends[2]);
+    assert!(confirmed() >= acknowledged);
 }
