@@ -9,7 +9,7 @@ use crate::cache::{DEFAULT_CAPACITY, SchemaCache};
 use crate::config::TransformOptions;
 use crate::error::{Result, TransformError};
 use crate::traits::Transform;
-use crate::util::{Side, field_value, map_get, require_map, struct_of};
+use crate::util::{Side, build, field_value, map_get, require_map, same_type_basics, struct_of};
 
 /// `ExtractField$Key` / `ExtractField$Value`: `field` (required; with
 /// `field.syntax.version=V2` a dotted path, backticks around names that
@@ -93,13 +93,22 @@ impl Transform for ExtractField {
                 let (out_schema, indexes) = self.schemas.get_or_try_insert(&schema, (), || {
                     let mut s = schema.clone();
                     let mut idx = Vec::new();
-                    for name in &self.path {
+                    let mut optional_parent = false;
+                    for (depth, name) in self.path.iter().enumerate() {
                         let f = s.field(name).ok_or_else(|| {
                             TransformError::record(&topic, format!("unknown field: {name}"))
                         })?;
                         idx.push(f.index());
                         let next = f.schema().clone();
+                        if depth + 1 < self.path.len() && next.is_optional() {
+                            optional_parent = true;
+                        }
                         s = next;
+                    }
+                    // Under an optional struct the field may be missing: the
+                    // extracted schema must then allow null.
+                    if optional_parent && !s.is_optional() && s.default_value().is_none() {
+                        s = build(same_type_basics(&s).optional(), &topic)?;
                     }
                     Ok::<_, TransformError>((s, Arc::from(idx)))
                 })?;

@@ -84,7 +84,15 @@ impl Transform for SetSchemaMetadata {
                     values,
                 )))
             }
-            other => other,
+            Some(other) => {
+                // A renamed logical type (a Decimal) no longer describes its
+                // value: report it rather than emit a record no converter
+                // can write.
+                tidewater_connect::validate(&out, Some(&other))
+                    .map_err(|e| TransformError::connect(&topic, e))?;
+                Some(other)
+            }
+            None => None,
         };
         self.side.put(&mut record, Some(out), value);
         Ok(Some(record))
