@@ -352,7 +352,8 @@ async fn undeliverable_records_time_out_with_context() {
         .await
         .unwrap();
     assert_eq!(sink.flush().await.unwrap().len(), 1);
-    broker.stop().unwrap();
+    // Gone for good: dropping the handle kills the broker at once.
+    drop(broker);
 
     let started = Instant::now();
     sink.send(vec![
@@ -407,7 +408,7 @@ async fn full_buffer_blocks_send_then_fails_after_max_block() {
     .unwrap();
     // Metadata is known before the broker goes.
     assert_eq!(sink.partitions("slow").await.unwrap(), 1);
-    broker.stop().unwrap();
+    drop(broker);
     let started = Instant::now();
     let records: Vec<ProducerRecord> = (0..10)
         .map(|_| ProducerRecord::new("slow").value(vec![b'x'; 1000]))
