@@ -84,7 +84,7 @@ async fn broker_restart_mid_stream_loses_nothing_and_keeps_order() {
     }
     stopping.await.unwrap().unwrap();
     // Answers already on their way are taken in; after that nothing can be acknowledged.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     deliveries.extend(sink.acknowledged());
     let acknowledged_at_stop = deliveries.len();
     // By now the metadata is older than metadata.max.age.ms: the next send refreshes it,
