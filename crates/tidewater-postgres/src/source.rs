@@ -612,8 +612,8 @@ impl PostgresSource {
         self.scratch.clear();
         self.assembler
             .process(wal_start, message, &mut self.scratch)?;
-        let events = std::mem::take(&mut self.scratch);
-        for event in events.iter().cloned() {
+        let mut events = std::mem::take(&mut self.scratch);
+        for event in events.drain(..) {
             self.admit(event);
         }
         self.scratch = events;
