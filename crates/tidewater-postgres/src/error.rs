@@ -39,9 +39,9 @@ impl ServerError {
         Some(match self.code.as_str() {
             "28P01" => "check database.user and database.password",
             "28000" => {
-                "the server's pg_hba.conf has no entry allowing this connection: replication \
-                 connections need a line for the `replication` database (or `all` on \
-                 PostgreSQL 10+ with a matching user), and TLS settings must match"
+                "the server's pg_hba.conf has no entry allowing this host, user and database \
+                 (logical replication connections match ordinary database lines, not \
+                 `replication` ones), or the entry requires TLS settings that do not match"
             }
             "3D000" => "check database.dbname",
             "42501" => {

@@ -1,5 +1,4 @@
-//! PostgreSQL logical replication source: replication connection, slots,
-//! publications, snapshots, LSN acknowledgement.
+#![doc = include_str!("../README.md")]
 #![deny(unsafe_code)]
 
 mod catalog;

@@ -38,7 +38,7 @@ fn peak_rss() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_million_row_transaction_streams_in_bounded_memory() {
-    let pg = PgCluster::start().unwrap();
+    let pg = PgCluster::start().unwrap_or_else(|e| panic!("starting PostgreSQL for the test: {e}"));
     let db = fresh_db(&pg, "large");
     pg.psql_db(&db, "CREATE TABLE t (id int8 PRIMARY KEY, pad text);")
         .unwrap();
