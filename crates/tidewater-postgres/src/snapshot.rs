@@ -18,11 +18,10 @@
 //! every change committed after the snapshot arrives once, through the stream.
 
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tidewater_pgoutput::{
     ChangeEvent, ChangeKind, Column, Lsn, Relation, SnapshotMarker, TransactionBegin,
-    TransactionCommit, TransactionEvent, TupleData, unix_to_pg_micros,
+    TransactionCommit, TransactionEvent, TupleData,
 };
 use tokio::sync::mpsc;
 use tokio_postgres::{Client, SimpleQueryMessage};
@@ -171,7 +170,7 @@ pub(crate) async fn begin(
         tables: selected,
         fetch_size: config.snapshot_fetch_size,
         lsn,
-        commit_time: now_pg_micros(),
+        commit_time: crate::stream::now_pg_micros(),
         progress: Arc::clone(&progress),
         tx,
     };
@@ -212,14 +211,6 @@ async fn estimate_rows(client: &Client, oid: u32) -> Result<Option<u64>> {
         .map_err(|e| SourceError::control("reading a row estimate", e))?;
     // -1 means never vacuumed or analyzed (PostgreSQL 14+).
     Ok((estimate >= 0.0).then_some(estimate as u64))
-}
-
-fn now_pg_micros() -> i64 {
-    let unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    unix_to_pg_micros(unix)
 }
 
 /// A row waiting for its marker: whether it is the snapshot's last row is only

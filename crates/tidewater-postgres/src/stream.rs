@@ -330,7 +330,8 @@ async fn send_status(
     Ok(())
 }
 
-fn now_pg_micros() -> i64 {
+/// The current time as PostgreSQL counts it (µs since 2000-01-01 UTC).
+pub(crate) fn now_pg_micros() -> i64 {
     let unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))

@@ -13,7 +13,9 @@ mod common;
 use std::time::Duration;
 
 use common::{SharedCluster, config, fresh_db, unique};
-use tidewater_postgres::{PostgresSource, ReplicationConnection, SourceError, StartOptions};
+use tidewater_postgres::{
+    ChangeSource, PostgresSource, ReplicationConnection, SourceError, StartOptions,
+};
 use tidewater_testkit::PgCluster;
 
 static PG: SharedCluster = SharedCluster::new(PgCluster::builder);
@@ -283,4 +285,83 @@ async fn unusable_protocol_options_are_refused() {
         .unwrap_err();
         assert!(prerequisite(&err).contains("supports at most"), "{err}");
     }
+}
+
+static LIMITED: SharedCluster = SharedCluster::new(|| {
+    PgCluster::builder()
+        .setting("max_replication_slots", "2")
+        .setting("max_slot_wal_keep_size", "1MB")
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slot_limit_and_lost_wal_are_reported_or_recovered() {
+    let pg = LIMITED.get();
+    let db = fresh_db(&pg, "ctl_limits");
+    pg.psql_db(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);",
+    )
+    .unwrap();
+    for name in ["taken_a", "taken_b"] {
+        pg.create_logical_slot(&db, name, false).unwrap();
+    }
+
+    // Every slot is taken.
+    let err = PostgresSource::start(config(&pg, &db, &[("slot.name", "one_more")]))
+        .await
+        .unwrap_err();
+    let message = prerequisite(&err);
+    assert!(
+        message.contains("all 2 replication slots are in use")
+            && message.contains("max_replication_slots"),
+        "{message}"
+    );
+
+    // A slot that fell too far behind loses its WAL (max_slot_wal_keep_size).
+    pg.psql_db(&db, "SELECT pg_drop_replication_slot('taken_b')")
+        .unwrap();
+    pg.psql_db(
+        &db,
+        "CREATE TABLE churn (x text);
+         INSERT INTO churn SELECT repeat('x', 1000) FROM generate_series(1, 40000);
+         SELECT pg_switch_wal();
+         CHECKPOINT;
+         INSERT INTO churn SELECT repeat('y', 1000) FROM generate_series(1, 40000);
+         SELECT pg_switch_wal();
+         CHECKPOINT;",
+    )
+    .unwrap();
+    let lost = pg
+        .psql("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'taken_a'")
+        .unwrap();
+    assert_eq!(lost, "lost");
+    let cfg = |mode: &str| {
+        config(
+            &pg,
+            &db,
+            &[("slot.name", "taken_a"), ("snapshot.mode", mode)],
+        )
+    };
+    let err = PostgresSource::start(cfg("initial")).await.unwrap_err();
+    let message = prerequisite(&err);
+    assert!(
+        message.contains("wal_status = lost") && message.contains("when_needed"),
+        "{message}"
+    );
+    // when_needed starts over: a new slot and a new snapshot.
+    let mut source = PostgresSource::start(cfg("when_needed")).await.unwrap();
+    assert!(source.slot().unwrap().created);
+    let batch = tokio::time::timeout(Duration::from_secs(30), source.next_batch())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(batch.first(), Some(tidewater_pgoutput::TransactionEvent::Begin(b)) if b.xid == tidewater_postgres::SNAPSHOT_XID),
+        "{batch:?}"
+    );
+    source.close().await.unwrap();
+    let status = pg
+        .psql("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'taken_a'")
+        .unwrap();
+    assert_ne!(status, "lost");
 }
