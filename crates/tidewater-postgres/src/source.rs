@@ -296,9 +296,30 @@ impl PostgresSource {
 
     /// Checks the server, manages the publication and slot, opens the snapshot
     /// when one is needed and starts streaming.
+    ///
+    /// When this start created the slot for a snapshot and then fails, the slot
+    /// is dropped again, so the next start takes the snapshot afresh.
     pub async fn start_with(config: SourceConfig, prior: PriorSnapshot) -> Result<PostgresSource> {
         let config = Arc::new(config);
         let tls = TlsSetup::from_config(&config)?;
+        let mut created = false;
+        match Self::launch(Arc::clone(&config), tls.clone(), prior, &mut created).await {
+            Ok(source) => Ok(source),
+            Err(e) => {
+                if created {
+                    drop_abandoned_slot(&config, &tls).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn launch(
+        config: Arc<SourceConfig>,
+        tls: TlsSetup,
+        prior: PriorSnapshot,
+        created_slot: &mut bool,
+    ) -> Result<PostgresSource> {
         let control = control::connect_with(&config, &tls, APPLICATION_NAME).await?;
         let server_version = control::server_version(&control).await?;
         let streaming = config.snapshot_mode.streams();
@@ -361,6 +382,7 @@ impl PostgresSource {
                     SlotSnapshot::Nothing
                 };
                 let created = conn.create_slot(&config.slot_name, false, export).await?;
+                *created_slot = plan.snapshot;
                 snapshot_name = created.snapshot_name;
                 slot = Some(SlotInfo {
                     name: config.slot_name.clone(),
@@ -545,7 +567,7 @@ impl PostgresSource {
                 }
                 match snapshot.chunks.recv().await {
                     Some(Ok(chunk)) => self.pending.extend(chunk),
-                    Some(Err(e)) => return Err(e),
+                    Some(Err(e)) => return Err(self.abandon_snapshot(e).await),
                     None => self.snapshot = None,
                 }
                 continue;
@@ -588,6 +610,23 @@ impl PostgresSource {
         }
         self.events_delivered += batch.len() as u64;
         Ok(batch)
+    }
+
+    /// A snapshot cannot continue where it failed: stop streaming and drop the
+    /// slot this run created, so the next start snapshots from a new one.
+    async fn abandon_snapshot(&mut self, error: SourceError) -> SourceError {
+        self.snapshot = None;
+        self.pending.clear();
+        if !self.slot.as_ref().is_some_and(|s| s.created) {
+            return error;
+        }
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.feed = None;
+        drop_abandoned_slot(&self.config, &self.tls).await;
+        error
     }
 
     fn process_frame(&mut self, frame: &Bytes) -> Result<()> {
@@ -809,6 +848,35 @@ impl PostgresSource {
             }
         }
         Ok(())
+    }
+}
+
+/// Drops the slot of a snapshot that did not finish (best effort: a failure is
+/// logged, and a caller passing [`PriorSnapshot::Incomplete`] next time gets the
+/// same result).
+async fn drop_abandoned_slot(config: &SourceConfig, tls: &TlsSetup) {
+    let attempt = async {
+        let mut conn = ReplicationConnection::connect_with(config, tls).await?;
+        conn.drop_slot(&config.slot_name, true).await?;
+        conn.close().await;
+        Ok::<(), SourceError>(())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(30), attempt).await {
+        Ok(Ok(())) => tracing::warn!(
+            slot = %config.slot_name,
+            "the snapshot did not finish; dropped its slot so the next start takes a new one"
+        ),
+        Ok(Err(e)) => tracing::warn!(
+            slot = %config.slot_name,
+            error = %e,
+            "the snapshot did not finish and its slot could not be dropped; start next time \
+             with PriorSnapshot::Incomplete"
+        ),
+        Err(_) => tracing::warn!(
+            slot = %config.slot_name,
+            "the snapshot did not finish and dropping its slot timed out; start next time \
+             with PriorSnapshot::Incomplete"
+        ),
     }
 }
 

@@ -425,3 +425,80 @@ async fn snapshot_modes() {
         .unwrap();
     assert_eq!(slots, "0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_snapshot_is_taken_again_from_a_new_slot() {
+    let pg = PG.get();
+    let db = fresh_db(&pg, "snap_interrupted");
+    pg.psql_db(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY);
+         INSERT INTO t SELECT g FROM generate_series(1, 5000) g;",
+    )
+    .unwrap();
+    let slot = unique("interrupted");
+    let cfg = config(
+        &pg,
+        &db,
+        &[
+            ("slot.name", &slot),
+            ("snapshot.fetch.size", "100"),
+            ("max.batch.size", "50"),
+        ],
+    );
+    let mut source = PostgresSource::start(cfg.clone()).await.unwrap();
+    let mut rows = 0;
+    let mut killed = false;
+    let error = loop {
+        match tokio::time::timeout(Duration::from_secs(30), source.next_batch())
+            .await
+            .unwrap()
+        {
+            Ok(batch) => {
+                rows += batch
+                    .iter()
+                    .filter(|e| matches!(e, TransactionEvent::Change(_)))
+                    .count();
+                if rows >= 1000 && !killed {
+                    killed = true;
+                    // The snapshot session dies half-way.
+                    pg.psql(&format!(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = '{db}' AND application_name = 'tidewater-snapshot'"
+                    ))
+                    .unwrap();
+                }
+                assert!(rows < 5000, "the snapshot should not have finished");
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(error.to_string().contains("snapshot"), "{error}");
+    // The half-read snapshot is not trusted: its slot is gone ...
+    let slots = pg
+        .psql(&format!(
+            "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}'"
+        ))
+        .unwrap();
+    assert_eq!(slots, "0");
+    drop(source);
+    // ... so the next start, knowing nothing, snapshots everything again.
+    let mut source = PostgresSource::start(cfg).await.unwrap();
+    assert!(source.slot().unwrap().created);
+    let mut rows = 0;
+    loop {
+        let batch = next(&mut source).await;
+        rows += batch
+            .iter()
+            .filter(|e| matches!(e, TransactionEvent::Change(_)))
+            .count();
+        if batch
+            .iter()
+            .any(|e| matches!(e, TransactionEvent::Commit(c) if c.xid == SNAPSHOT_XID))
+        {
+            break;
+        }
+    }
+    assert_eq!(rows, 5000);
+    source.close().await.unwrap();
+}

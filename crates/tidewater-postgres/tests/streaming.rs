@@ -675,7 +675,8 @@ async fn status_updates_report_only_the_acknowledged_position() {
     // Everything received is acknowledged now: keepalives carry the position
     // further, over WAL that holds nothing for this source (here, writes in
     // another database).
-    pg.psql("CREATE TABLE IF NOT EXISTS idle_churn (x int)").unwrap();
+    pg.psql("CREATE TABLE IF NOT EXISTS idle_churn (x int)")
+        .unwrap();
     let idle = common::wait_for(Duration::from_secs(10), || {
         pg.psql("INSERT INTO idle_churn VALUES (1)").unwrap();
         (source.stats().idle_advances > 0).then_some(())
