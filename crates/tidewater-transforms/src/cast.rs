@@ -131,13 +131,12 @@ pub(crate) fn cast_value(
         logical_name,
         Some(logical::DATE_NAME | logical::TIME_NAME | logical::TIMESTAMP_NAME)
     );
+    // Logical types are cast through their encoded form (Date: days, Time:
+    // milliseconds of the day, Timestamp: milliseconds), as Kafka's
+    // `encodeLogicalType` does; only `string` formats them as dates.
     let num = match value {
         Value::Int8(v) => Some(Num::Long((*v).into())),
         Value::Int16(v) => Some(Num::Long((*v).into())),
-        Value::Int32(v) if logical_name == Some(logical::DATE_NAME) => {
-            // A Date is days; Java's Date holds milliseconds.
-            Some(Num::Long(i64::from(*v) * crate::datefmt::MILLIS_PER_DAY))
-        }
         Value::Int32(v) => Some(Num::Long((*v).into())),
         Value::Int64(v) => Some(Num::Long(*v)),
         Value::Float32(v) => Some(Num::Double((*v).into())),

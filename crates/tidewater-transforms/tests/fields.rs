@@ -454,6 +454,13 @@ fn cast() {
         value_json(&run(&c, record()).unwrap()).unwrap()["ratio"],
         "0.25"
     );
+    // Logical types cast through their encoded form: a Date is days.
+    let c = one("Cast$Value", &[("spec", "day:int64,created:int64")]);
+    let v = value_json(&run(&c, record()).unwrap()).unwrap();
+    assert_eq!(
+        (v["day"].clone(), v["created"].clone()),
+        (json!(19_791), json!(CREATED))
+    );
     let c = one("Cast$Value", &[("spec", "id:float32")]);
     assert_eq!(
         value_json(&run(&c, schemaless()).unwrap()).unwrap()["id"],
