@@ -311,6 +311,59 @@ impl TransformChain {
         Ok(chain)
     }
 
+    /// Builds the chain from a Debezium connector's JSON as users keep it:
+    /// either the whole registration (`{"name": …, "config": {…}}`) or the
+    /// `config` object alone. Numbers and booleans are read as their text
+    /// (`"drop.tombstones": false` is `"false"`).
+    ///
+    /// ```
+    /// use tidewater_transforms::TransformChain;
+    /// let chain = TransformChain::from_connector_json(r#"{
+    ///   "name": "inventory-connector",
+    ///   "config": {
+    ///     "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+    ///     "transforms": "unwrap",
+    ///     "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+    ///     "transforms.unwrap.drop.tombstones": false
+    ///   }
+    /// }"#)?;
+    /// assert_eq!(chain.len(), 1);
+    /// # Ok::<(), tidewater_transforms::TransformError>(())
+    /// ```
+    pub fn from_connector_json(json: &str) -> Result<TransformChain> {
+        let bad = |reason: String| config_error("", "(connector JSON)", None, reason);
+        let doc: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let config = match doc.get("config") {
+            Some(c) => c,
+            None => &doc,
+        };
+        let Some(map) = config.as_object() else {
+            return Err(bad(
+                "expected an object of configuration keys (or one under \"config\")".into(),
+            ));
+        };
+        let mut pairs = Vec::with_capacity(map.len());
+        for (k, v) in map {
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Bool(b) => b.to_string(),
+                serde_json::Value::Number(n) => n.to_string(),
+                serde_json::Value::Null => continue,
+                other => {
+                    return Err(config_error(
+                        "",
+                        k,
+                        Some(&other.to_string()),
+                        "configuration values must be strings, numbers or booleans",
+                    ));
+                }
+            };
+            pairs.push((k.clone(), text));
+        }
+        TransformChain::from_config(pairs)
+    }
+
     /// Appends a transform that applies to every record.
     pub fn with(mut self, alias: &str, transform: impl Transform + 'static) -> TransformChain {
         self.stages.push(Stage {

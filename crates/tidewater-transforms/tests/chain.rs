@@ -376,3 +376,33 @@ fn simple_class_names_are_accepted() {
     assert_eq!(c.len(), 2);
     assert_eq!(run(&c, topic_record("x")), None);
 }
+
+#[test]
+fn connector_json_as_users_keep_it() {
+    let whole = r#"{
+        "name": "inventory",
+        "config": {
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+            "database.port": 5432,
+            "transforms": "unwrap,route",
+            "transforms.unwrap.type": "io.debezium.transforms.ExtractNewRecordState",
+            "transforms.unwrap.drop.tombstones": false,
+            "transforms.route.type": "org.apache.kafka.connect.transforms.RegexRouter",
+            "transforms.route.regex": "(.*)",
+            "transforms.route.replacement": "all"
+        }
+    }"#;
+    let c = TransformChain::from_connector_json(whole).unwrap();
+    assert_eq!(c.aliases().collect::<Vec<_>>(), ["unwrap", "route"]);
+    let only_config = r#"{"transforms": "f", "transforms.f.type": "Filter"}"#;
+    assert_eq!(
+        TransformChain::from_connector_json(only_config)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(TransformChain::from_connector_json("[1]").is_err());
+    assert!(TransformChain::from_connector_json("{").is_err());
+    let e = TransformChain::from_connector_json(r#"{"transforms": ["a"]}"#).unwrap_err();
+    assert!(e.to_string().contains("transforms"), "{e}");
+}
