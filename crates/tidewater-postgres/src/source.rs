@@ -275,6 +275,8 @@ pub struct PostgresSource {
     /// The highest position that may be acknowledged: what has been handed out.
     ack_limit: Lsn,
     events_delivered: u64,
+    /// An error met after events that are still to be handed out.
+    deferred: Option<SourceError>,
     failed: bool,
 }
 
@@ -468,6 +470,7 @@ impl PostgresSource {
             partial: None,
             ack_limit: start,
             events_delivered: 0,
+            deferred: None,
             failed: false,
         })
     }
@@ -559,8 +562,13 @@ impl PostgresSource {
             ));
         }
         let max = self.config.max_batch_size;
+        if self.pending.is_empty()
+            && let Some(e) = self.deferred.take()
+        {
+            return Err(e);
+        }
         self.resolve_lookups().await?;
-        while self.pending.len() < max {
+        while self.pending.len() < max && self.deferred.is_none() {
             if let Some(snapshot) = self.snapshot.as_mut() {
                 if !self.pending.is_empty() && snapshot.chunks.is_empty() {
                     break;
@@ -590,12 +598,26 @@ impl PostgresSource {
                     Err(_) => break,
                 }
             };
-            match item {
-                Feed::Frame(frame) => self.process_frame(&frame)?,
-                Feed::Reconnected => self.reconnected(),
-                Feed::Failed(e) => return Err(e),
+            let step = match item {
+                Feed::Frame(frame) => self.process_frame(&frame),
+                Feed::Reconnected => {
+                    self.reconnected();
+                    Ok(())
+                }
+                Feed::Failed(e) => Err(e),
+            };
+            let step = match step {
+                Ok(()) => self.resolve_lookups().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = step {
+                // Hand out the good events first; the error comes next time.
+                if self.pending.is_empty() {
+                    return Err(e);
+                }
+                self.deferred = Some(e);
+                break;
             }
-            self.resolve_lookups().await?;
         }
         let take = self.pending.len().min(max);
         let batch: Vec<TransactionEvent> = self.pending.drain(..take).collect();

@@ -175,8 +175,18 @@ async fn run(
     );
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut attempts: u32 = 0;
+    let mut announce = false;
     loop {
-        match pump(&mut stream, &context, &feed, &stop, &mut ticker).await {
+        match pump(
+            &mut stream,
+            &context,
+            &feed,
+            &stop,
+            &mut ticker,
+            &mut announce,
+        )
+        .await
+        {
             PumpEnd::Stopped | PumpEnd::ConsumerGone => return shutdown(stream, &context).await,
             PumpEnd::Failed { error, received } => {
                 if received {
@@ -187,9 +197,8 @@ async fn run(
                     Ok(Some(new_stream)) => {
                         stream = new_stream;
                         context.shared.reconnects.fetch_add(1, Ordering::Relaxed);
-                        if feed.send(Feed::Reconnected).await.is_err() {
-                            return shutdown(stream, &context).await;
-                        }
+                        // Told to the consumer ahead of the new stream's first frame.
+                        announce = true;
                     }
                     Ok(None) => return Ok(()),
                     Err(error) => {
@@ -210,6 +219,7 @@ async fn pump(
     feed: &mpsc::Sender<Feed>,
     stop: &CancellationToken,
     ticker: &mut tokio::time::Interval,
+    announce: &mut bool,
 ) -> PumpEnd {
     let mut received = false;
     let mut wire = WireState::default();
@@ -230,6 +240,11 @@ async fn pump(
                 Err(_) => return PumpEnd::ConsumerGone,
             },
         };
+        if *announce {
+            permit.send(Feed::Reconnected);
+            *announce = false;
+            continue;
+        }
         let frame = loop {
             let next = tokio::select! {
                 biased;
