@@ -574,6 +574,18 @@ impl Struct {
         &self.values
     }
 
+    /// Moves the value of field `index` out, leaving null in its place (for
+    /// transforms that unwrap a nested struct without copying it). The struct
+    /// may no longer validate against its schema afterwards.
+    pub fn take(&mut self, index: usize) -> Option<Value> {
+        self.values.get_mut(index).and_then(Option::take)
+    }
+
+    /// The values in field order, by value.
+    pub fn into_values(self) -> Vec<Option<Value>> {
+        self.values
+    }
+
     /// Sets a field by name, checking the value against the field's schema.
     pub fn put(&mut self, name: &str, value: impl Into<Value>) -> Result<&mut Self> {
         let index = self.index_of(name)?;

@@ -639,7 +639,7 @@ impl Transform for ExtractNewRecordState {
         if !is_envelope(record.value_schema.as_ref()) {
             return Ok(Some(record));
         }
-        let (Some(schema), Some(Value::Struct(env))) =
+        let (Some(schema), Some(Value::Struct(mut env))) =
             (record.value_schema.take(), record.value.take())
         else {
             return Ok(Some(record));
@@ -698,8 +698,9 @@ impl Transform for ExtractNewRecordState {
                     record.value = Some(Value::Struct(v));
                 }
                 None => {
+                    // The row is the output as it is: move it out of the envelope.
                     record.value_schema = Some(plan.after_schema.clone());
-                    record.value = Some(Value::Struct(after.clone()));
+                    record.value = env.take(plan.after);
                 }
             }
             self.drop_from_key(&mut record, &drop)?;
