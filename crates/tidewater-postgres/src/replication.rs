@@ -315,6 +315,17 @@ impl ReplicationConnection {
             .map_err(|e| SourceError::io(context.to_owned(), e))
     }
 
+    /// The next message of the startup phase, where copy messages cannot come.
+    async fn receive_startup(&mut self, context: &str) -> Result<Message> {
+        match self.receive(context).await? {
+            Backend::Message(m) => Ok(m),
+            _ => Err(SourceError::protocol(
+                context,
+                "a copy message during startup",
+            )),
+        }
+    }
+
     async fn startup(&mut self, config: &SourceConfig) -> Result<()> {
         let context = self.context();
         let params = [
@@ -331,15 +342,7 @@ impl ReplicationConnection {
 
         let mut scram: Option<ScramSha256> = None;
         loop {
-            let message = match self.receive(&context).await? {
-                Backend::Message(m) => m,
-                _ => {
-                    return Err(SourceError::protocol(
-                        &context,
-                        "a copy message during startup",
-                    ));
-                }
-            };
+            let message = self.receive_startup(&context).await?;
             match message {
                 Message::AuthenticationOk => break,
                 Message::AuthenticationCleartextPassword => {
@@ -437,15 +440,7 @@ impl ReplicationConnection {
         }
 
         loop {
-            let message = match self.receive(&context).await? {
-                Backend::Message(m) => m,
-                _ => {
-                    return Err(SourceError::protocol(
-                        &context,
-                        "a copy message during startup",
-                    ));
-                }
-            };
+            let message = self.receive_startup(&context).await?;
             match message {
                 Message::ReadyForQuery(_) => return Ok(()),
                 Message::BackendKeyData(body) => self.backend_pid = Some(body.process_id()),

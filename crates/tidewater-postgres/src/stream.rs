@@ -230,7 +230,7 @@ async fn pump(
             biased;
             () = stop.cancelled() => return PumpEnd::Stopped,
             _ = ticker.tick() => {
-                if let Err(e) = send_status(stream, context, false).await {
+                if let Err(e) = send_status(stream, context).await {
                     return failed(e, received);
                 }
                 continue;
@@ -250,7 +250,7 @@ async fn pump(
                 biased;
                 () = stop.cancelled() => return PumpEnd::Stopped,
                 _ = ticker.tick() => {
-                    if let Err(e) = send_status(stream, context, false).await {
+                    if let Err(e) = send_status(stream, context).await {
                         return failed(e, received);
                     }
                     continue;
@@ -279,7 +279,7 @@ async fn pump(
                             .fetch_max(k.wal_end.0, Ordering::Relaxed);
                         wire.advance_idle(&context.shared, k.wal_end);
                         if k.reply_requested
-                            && let Err(e) = send_status(stream, context, false).await
+                            && let Err(e) = send_status(stream, context).await
                         {
                             return failed(e, received);
                         }
@@ -329,14 +329,9 @@ async fn pump(
 /// Reports the acknowledged position as written, flushed and applied. Only
 /// the flush position moves a logical slot; nothing beyond what the
 /// application acknowledged is ever reported.
-async fn send_status(
-    stream: &mut ReplicationStream,
-    context: &StreamContext,
-    reply_requested: bool,
-) -> Result<()> {
+async fn send_status(stream: &mut ReplicationStream, context: &StreamContext) -> Result<()> {
     let acknowledged = context.shared.acknowledged();
-    let mut status = StandbyStatusUpdate::at(acknowledged, now_pg_micros());
-    status.reply_requested = reply_requested;
+    let status = StandbyStatusUpdate::at(acknowledged, now_pg_micros());
     stream.send_status(&status).await?;
     context
         .shared
@@ -417,7 +412,7 @@ pub(crate) fn retry_delay(attempt: u32, max: Duration) -> Duration {
 /// Reports the final acknowledged position and ends the stream with CopyDone;
 /// drops the slot when configured to.
 async fn shutdown(mut stream: ReplicationStream, context: &StreamContext) -> Result<()> {
-    send_status(&mut stream, context, false).await?;
+    send_status(&mut stream, context).await?;
     let mut connection = stream.finish().await?;
     if context.config.slot_drop_on_stop {
         connection.drop_slot(&context.slot, true).await?;

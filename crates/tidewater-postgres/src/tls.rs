@@ -82,16 +82,20 @@ impl TlsSetup {
                     .build()
                     .map_err(|e| tls_err(format!("building the certificate verifier: {e}")))?
             }
-            (SslMode::VerifyCa | SslMode::Require, Some(roots)) => {
-                Arc::new(ChainOnlyVerifier { roots, algorithms })
-            }
+            (SslMode::VerifyCa | SslMode::Require, Some(roots)) => Arc::new(PartialVerifier {
+                roots: Some(roots),
+                algorithms,
+            }),
             (SslMode::VerifyCa | SslMode::VerifyFull, None) => {
                 return Err(tls_err(format!(
                     "sslmode {} needs database.sslrootcert",
                     config.sslmode.as_str()
                 )));
             }
-            _ => Arc::new(NoCertificateCheck { algorithms }),
+            _ => Arc::new(PartialVerifier {
+                roots: None,
+                algorithms,
+            }),
         };
         let client = ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -171,14 +175,17 @@ fn load_roots(path: &std::path::Path) -> std::result::Result<RootCertStore, Stri
     Ok(roots)
 }
 
-/// `verify-ca`: the chain must lead to a trusted root; the name is not checked.
+/// `verify-ca` (with roots): the chain must lead to a trusted root; the name is
+/// not checked. `prefer` / `require` without a root certificate (no roots):
+/// encryption without authentication of the server, as libpq does. Handshake
+/// signatures are verified either way.
 #[derive(Debug)]
-struct ChainOnlyVerifier {
-    roots: Arc<RootCertStore>,
+struct PartialVerifier {
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for ChainOnlyVerifier {
+impl ServerCertVerifier for PartialVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -187,56 +194,16 @@ impl ServerCertVerifier for ChainOnlyVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `prefer` / `require` without a root certificate: encryption without
-/// authentication of the server, as libpq does.
-#[derive(Debug)]
-struct NoCertificateCheck {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for NoCertificateCheck {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
