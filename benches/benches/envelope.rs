@@ -9,6 +9,16 @@
 //! a reused buffer, as a producer would. Two groups: `schemas.enable=false`
 //! and `schemas.enable=true` (the schema JSON is cached per relation version,
 //! so only the payload is written per event).
+//!
+//! On a busy machine wall-clock figures drift; with `ENVELOPE_CPU_EVENTS=N`
+//! the binary instead runs each variant over `N` events and reports events
+//! per second of the thread's CPU time (`/proc/thread-self/schedstat`) next
+//! to wall-clock time:
+//!
+//! ```sh
+//! cargo bench -p tidewater-benches --bench envelope --no-run
+//! ENVELOPE_CPU_EVENTS=3000000 target/release/deps/envelope-<hash>
+//! ```
 
 #![allow(
     clippy::unwrap_used,
@@ -19,9 +29,9 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use tidewater_connect::{JsonConverter, JsonConverterConfig};
 use tidewater_envelope::{EnvelopeBuilder, EnvelopeConfig, FixedClock};
 use tidewater_pgoutput::{
@@ -111,6 +121,54 @@ fn events() -> Vec<ChangeEvent> {
         .collect()
 }
 
+/// Builds records with `EnvelopeBuilder::change` and serializes key and
+/// value with the converter; returns the number of JSON bytes written.
+struct TreePath {
+    conv: JsonConverter,
+    builder: EnvelopeBuilder,
+    records: Vec<tidewater_connect::ConnectRecord>,
+    buf: Vec<u8>,
+}
+
+impl TreePath {
+    fn new(schemas: bool) -> TreePath {
+        TreePath {
+            conv: JsonConverter::new(JsonConverterConfig {
+                schemas_enable: schemas,
+                ..Default::default()
+            }),
+            builder: EnvelopeBuilder::new(EnvelopeConfig::new("shop", "shopdb"))
+                .unwrap()
+                .with_clock(Arc::new(FixedClock(1_700_000_000_000_000))),
+            records: Vec::with_capacity(4),
+            buf: Vec::with_capacity(if schemas { 16_384 } else { 2048 }),
+        }
+    }
+
+    fn run(&mut self, events: &[ChangeEvent]) -> usize {
+        let mut total = 0usize;
+        for ev in events {
+            self.records.clear();
+            self.builder
+                .change(ev, &NoTypes, &mut self.records)
+                .unwrap();
+            for r in &self.records {
+                self.buf.clear();
+                self.conv
+                    .write(r.key_schema.as_deref(), r.key.as_ref(), &mut self.buf)
+                    .unwrap();
+                total += self.buf.len();
+                self.buf.clear();
+                self.conv
+                    .write(r.value_schema.as_deref(), r.value.as_ref(), &mut self.buf)
+                    .unwrap();
+                total += self.buf.len();
+            }
+        }
+        total
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let events = events();
     let mut group = c.benchmark_group("envelope");
@@ -124,38 +182,66 @@ fn bench(c: &mut Criterion) {
         } else {
             "json/schemas-off"
         };
-        let conv = JsonConverter::new(JsonConverterConfig {
-            schemas_enable: schemas,
-            ..Default::default()
-        });
-        let mut builder = EnvelopeBuilder::new(EnvelopeConfig::new("shop", "shopdb"))
-            .unwrap()
-            .with_clock(Arc::new(FixedClock(1_700_000_000_000_000)));
-        let mut records = Vec::with_capacity(4);
-        let mut buf: Vec<u8> = Vec::with_capacity(if schemas { 16_384 } else { 2048 });
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let mut total = 0usize;
-                for ev in &events {
-                    records.clear();
-                    builder.change(ev, &NoTypes, &mut records).unwrap();
-                    for r in &records {
-                        buf.clear();
-                        conv.write(r.key_schema.as_deref(), r.key.as_ref(), &mut buf)
-                            .unwrap();
-                        total += buf.len();
-                        buf.clear();
-                        conv.write(r.value_schema.as_deref(), r.value.as_ref(), &mut buf)
-                            .unwrap();
-                        total += buf.len();
-                    }
-                }
-                black_box(total)
-            })
-        });
+        let mut path = TreePath::new(schemas);
+        group.bench_function(name, |b| b.iter(|| black_box(path.run(&events))));
     }
     group.finish();
 }
 
+/// Nanoseconds this thread has spent on a CPU.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Runs `run` over `n` events (whole passes over the corpus) after a short
+/// warm-up and prints events/s by thread CPU time and by wall-clock time.
+fn cpu_time(label: &str, n: usize, bytes_per: impl Fn() -> usize, mut run: impl FnMut() -> usize) {
+    for _ in 0..200 {
+        black_box(run());
+    }
+    let passes = n.div_ceil(EVENTS);
+    let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
+    for _ in 0..passes {
+        black_box(run());
+    }
+    let (cpu, wall) = (thread_cpu_ns() - cpu0, wall0.elapsed());
+    let events = (passes * EVENTS) as f64;
+    println!(
+        "{label:<28} {:>9.0} events/s CPU ({:.3} µs/event), {:>9.0} events/s wall, {} JSON bytes/event",
+        events / (cpu as f64 / 1e9),
+        cpu as f64 / 1e3 / events,
+        events / wall.as_secs_f64(),
+        bytes_per(),
+    );
+}
+
+fn cpu_main(n: usize) {
+    let events = events();
+    for schemas in [false, true] {
+        let mut path = TreePath::new(schemas);
+        let per = path.run(&events) / EVENTS;
+        let label = if schemas {
+            "records+json/schemas-on"
+        } else {
+            "records+json/schemas-off"
+        };
+        cpu_time(label, n, || per, || path.run(&events));
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = std::env::var("ENVELOPE_CPU_EVENTS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        cpu_main(n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
