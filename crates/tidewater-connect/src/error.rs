@@ -112,7 +112,7 @@ fn at(path: &str) -> String {
 impl ConnectError {
     /// Adds an outer path component (a field name, or `[i]`) to the error's path.
     #[cold]
-    pub(crate) fn within(mut self, outer: &str) -> Self {
+    pub fn within(mut self, outer: &str) -> Self {
         let path = match &mut self {
             ConnectError::InvalidSchema { path, .. }
             | ConnectError::TypeMismatch { path, .. }

@@ -53,7 +53,10 @@ mod value;
 
 pub use converter::{Converter, SchemaAndValue};
 pub use error::{ConnectError, Result};
-pub use json::{DecimalFormat, JsonConverter, JsonConverterConfig, write_json_string};
+pub use json::{
+    DecimalFormat, JsonConverter, JsonConverterConfig, write_json_base64, write_json_i64,
+    write_json_string,
+};
 pub use record::{ConnectRecord, Header, Headers};
 pub use schema::{Field, Schema, SchemaBuilder, SchemaType};
 pub use value::{Decimal, Struct, Text, Value, validate};

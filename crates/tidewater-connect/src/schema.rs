@@ -119,8 +119,10 @@ impl Field {
         &self.schema
     }
 
-    /// `"name":` as JSON (computed once, when the schema is built).
-    pub(crate) fn json_key(&self) -> &[u8] {
+    /// `"name":` as JSON, escaped as the JSON converter escapes it
+    /// (computed once, when the schema is built). Writers that produce a
+    /// struct's JSON themselves put it before each field's value.
+    pub fn json_key(&self) -> &[u8] {
         &self.json_key
     }
 }

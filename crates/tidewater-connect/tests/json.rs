@@ -349,6 +349,31 @@ fn reads_schemaless_json_like_kafka() {
 }
 
 #[test]
+fn integer_and_base64_helpers_write_what_the_converter_writes() {
+    let c = conv(false);
+    for v in [0i64, -1, 7, 10, 99, 100, -12_345, i64::MIN, i64::MAX] {
+        let mut a = Vec::new();
+        write_json_i64(&mut a, v);
+        let mut b = Vec::new();
+        c.write_payload(None, Some(&Value::Int64(v)), &mut b)
+            .unwrap();
+        assert_eq!(a, b);
+    }
+    for data in [&b""[..], b"a", b"ab", b"abc", &[0xFF, 0x00, 0x80, 0x7F]] {
+        let mut a = Vec::new();
+        write_json_base64(&mut a, data);
+        let mut b = Vec::new();
+        c.write_payload(
+            None,
+            Some(&Value::Bytes(Bytes::copy_from_slice(data))),
+            &mut b,
+        )
+        .unwrap();
+        assert_eq!(a, b);
+    }
+}
+
+#[test]
 fn schema_json_is_cached_and_shared() {
     let schema = all_types_schema();
     let c = conv(true);
@@ -532,6 +557,55 @@ proptest! {
         let on: serde_json::Value = serde_json::from_slice(&on).unwrap();
         let off: serde_json::Value = serde_json::from_slice(&off).unwrap();
         prop_assert_eq!(&on["payload"], &off);
+    }
+
+    /// A document assembled from parts (the cached schema JSON, field keys,
+    /// each field's payload) is byte for byte what `write` produces.
+    #[test]
+    fn parts_assemble_to_the_whole(
+        (schema, value) in schema_and_value(),
+        schemas in any::<bool>(),
+        numeric in any::<bool>(),
+        replace in any::<bool>(),
+    ) {
+        let c = JsonConverter::new(JsonConverterConfig {
+            schemas_enable: schemas,
+            decimal_format: if numeric { DecimalFormat::Numeric } else { DecimalFormat::Base64 },
+            replace_null_with_default: replace,
+        });
+        let mut whole = Vec::new();
+        let whole_ok = c.write(Some(&schema), value.as_ref(), &mut whole).is_ok();
+        let mut parts = Vec::new();
+        let assembled = (|| -> Result<()> {
+            if schemas {
+                parts.extend_from_slice(b"{\"schema\":");
+                c.write_schema_json(&schema, &mut parts)?;
+                parts.extend_from_slice(b",\"payload\":");
+            }
+            match &value {
+                Some(Value::Struct(s)) => {
+                    parts.push(b'{');
+                    for (i, (f, v)) in schema.fields().iter().zip(s.values()).enumerate() {
+                        if i > 0 {
+                            parts.push(b',');
+                        }
+                        parts.extend_from_slice(f.json_key());
+                        c.write_payload(Some(f.schema()), v.as_ref(), &mut parts)?;
+                    }
+                    parts.push(b'}');
+                }
+                v => c.write_payload(Some(&schema), v.as_ref(), &mut parts)?,
+            }
+            if schemas {
+                parts.push(b'}');
+            }
+            Ok(())
+        })()
+        .is_ok();
+        prop_assert_eq!(assembled, whole_ok);
+        if whole_ok {
+            prop_assert_eq!(String::from_utf8_lossy(&parts), String::from_utf8_lossy(&whole));
+        }
     }
 
     /// Arbitrary bytes never make the reader panic.

@@ -35,6 +35,17 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     write::write_str(out, s.as_bytes());
 }
 
+/// Appends an integer as JSON (as the converter writes `int8` to `int64`).
+pub fn write_json_i64(out: &mut Vec<u8>, v: i64) {
+    write::write_i64(out, v);
+}
+
+/// Appends bytes as the converter writes a `bytes` value: a JSON string of
+/// their standard, padded base64.
+pub fn write_json_base64(out: &mut Vec<u8>, data: &[u8]) {
+    write::write_base64(out, data);
+}
+
 /// `decimal.format`: how `Decimal` values are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -179,12 +190,16 @@ impl JsonConverter {
         }
     }
 
-    /// The JSON of a schema (cached inside the schema after the first call).
-    pub fn schema_json(&self, schema: &Schema) -> Result<Bytes> {
-        let slot = match self.config.decimal_format {
+    fn cache_slot(&self) -> usize {
+        match self.config.decimal_format {
             DecimalFormat::Base64 => 0,
             DecimalFormat::Numeric => 1,
-        };
+        }
+    }
+
+    /// The JSON of a schema (cached inside the schema after the first call).
+    pub fn schema_json(&self, schema: &Schema) -> Result<Bytes> {
+        let slot = self.cache_slot();
         if let Some(cache) = schema.json_cache(slot)
             && let Some(b) = cache.get()
         {
@@ -197,6 +212,38 @@ impl JsonConverter {
             let _ = cache.set(bytes.clone());
         }
         Ok(bytes)
+    }
+
+    /// Appends the JSON of a schema, as [`schema_json`](Self::schema_json)
+    /// returns it (from the schema's cache, without touching a reference
+    /// count once it is filled).
+    pub fn write_schema_json(&self, schema: &Schema, out: &mut Vec<u8>) -> Result<()> {
+        if let Some(cache) = schema.json_cache(self.cache_slot())
+            && let Some(b) = cache.get()
+        {
+            out.extend_from_slice(b);
+            return Ok(());
+        }
+        out.extend_from_slice(&self.schema_json(schema)?);
+        Ok(())
+    }
+
+    /// Appends only the payload JSON of a value: what [`write`](Self::write)
+    /// puts after `"payload":` with `schemas.enable`, or its whole output
+    /// without it (except that both null gives `null` here, not nothing).
+    /// Honours `decimal.format` and `replace.null.with.default`.
+    ///
+    /// For writers that assemble a document from parts (a struct written
+    /// field by field with [`Field::json_key`](crate::Field::json_key)):
+    /// each part is exactly what the converter writes for it inside the
+    /// whole value.
+    pub fn write_payload(
+        &self,
+        schema: Option<&Schema>,
+        value: Option<&Value>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        write::write_value(out, schema, value, self.options())
     }
 
     /// Appends the serialized form to `out` (so a caller can reuse one

@@ -117,7 +117,7 @@ pub(crate) fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
 }
 
 #[inline]
-fn write_i64(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
     let mut buf = [0u8; 20];
     let mut pos = buf.len();
     let mut n = v.unsigned_abs();
