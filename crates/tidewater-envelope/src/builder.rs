@@ -15,13 +15,18 @@ use tidewater_connect::{ConnectRecord, Schema, SchemaBuilder, SchemaType, Struct
 use tidewater_pgoutput::value::{self, Format};
 use tidewater_pgoutput::{
     ChangeEvent, ChangeKind, Column, Lsn, Relation, ReplicaIdentity, TransactionBegin,
-    TransactionCommit, TransactionEvent, TupleData, TypeLookup, pg_to_unix_micros,
+    TransactionCommit, TransactionEvent, TupleData, TupleIter, TypeLookup, pg_to_unix_micros,
 };
 
 use crate::catalog::{Clock, SystemClock, TableCatalog, TableInfo};
 use crate::config::{BinaryMode, EnvelopeConfig};
 use crate::error::{EnvelopeError, Result};
 use crate::types::{self, Conv};
+
+mod json;
+
+use json::{FastKind, Scratch};
+pub use json::{JsonRecord, JsonRecords};
 
 /// The version written in `source.version`: Tidewater's, not Debezium's.
 pub const TIDEWATER_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -48,6 +53,8 @@ struct ColumnPlan {
     typmod: i32,
     conv: Conv,
     schema: Arc<Schema>,
+    /// How the direct JSON writer handles the column's text.
+    fast: FastKind,
 }
 
 #[derive(Debug)]
@@ -63,6 +70,8 @@ struct TablePlan {
     table_name: Value,
     data_collection: String,
     included: bool,
+    /// `,"schema":…,"table":…,"txId":` of the source block, as JSON.
+    source_table_json: Vec<u8>,
 }
 
 /// Schemas and constant values shared by every record.
@@ -84,6 +93,10 @@ struct Shared {
     connector: Value,
     name: Value,
     db: Value,
+    /// The source block's JSON up to `"ts_ms":`, and from `,"db":` to
+    /// `"sequence":` (constant per configuration).
+    source_head_json: Vec<u8>,
+    source_db_json: Vec<u8>,
 }
 
 const OP_C: Value = Value::from_static("c");
@@ -230,6 +243,8 @@ impl Shared {
             connector: Value::from_static("postgresql"),
             name: Value::from(prefix.as_str()),
             db: Value::from(cfg.database_name.as_str()),
+            source_head_json: json::source_head(prefix),
+            source_db_json: json::source_db(&cfg.database_name),
         })
     }
 }
@@ -256,6 +271,8 @@ pub struct EnvelopeBuilder {
     plans: HashMap<u32, Arc<TablePlan>>,
     last_commit_lsn: Option<Lsn>,
     tx: Option<TxState>,
+    /// Buffers the direct JSON writer reuses between events.
+    scratch: Scratch,
 }
 
 impl std::fmt::Debug for EnvelopeBuilder {
@@ -289,6 +306,7 @@ impl EnvelopeBuilder {
             plans: HashMap::new(),
             last_commit_lsn: None,
             tx: None,
+            scratch: Scratch::default(),
         })
     }
 
@@ -401,6 +419,7 @@ impl EnvelopeBuilder {
                     tuple_index: idx,
                     type_oid: col.type_oid,
                     typmod: col.type_modifier,
+                    fast: FastKind::of(cfg, &mapped.conv, &schema),
                     conv: mapped.conv,
                     schema,
                 });
@@ -419,6 +438,7 @@ impl EnvelopeBuilder {
                 tuple_index: *idx,
                 type_oid: col.type_oid,
                 typmod: col.type_modifier,
+                fast: FastKind::of(cfg, conv, schema),
                 conv: conv.clone(),
                 schema: schema.clone(),
             });
@@ -475,6 +495,7 @@ impl EnvelopeBuilder {
             table_name: Value::from(table.as_str()),
             data_collection: format!("{ns}.{table}"),
             included: cfg.table_included(ns, table),
+            source_table_json: json::source_table(ns, table),
         })
     }
 
@@ -589,60 +610,61 @@ impl EnvelopeBuilder {
         tuple: &TupleData,
         types: &dyn TypeLookup,
     ) -> Result<Vec<Option<Value>>> {
-        let cfg = &*self.config;
         let mut values = Vec::with_capacity(columns.len());
-        let mut iter = tuple.iter().enumerate().peekable();
+        let mut walk = Walk::new(tuple);
         for c in columns {
-            // Key columns may come in any order: restart the walk when needed.
-            if iter.peek().is_some_and(|(i, _)| *i > c.tuple_index) {
-                iter = tuple.iter().enumerate().peekable();
-            }
-            let mut found = Column::Null;
-            for (i, col) in iter.by_ref() {
-                if i == c.tuple_index {
-                    found = col;
-                    break;
-                }
-            }
-            let v = match found {
-                Column::Null => None,
-                Column::UnchangedToast => types::toast_placeholder(&c.conv, &c.schema, cfg),
-                Column::Text(raw) => {
-                    if matches!(c.conv, Conv::Text) {
-                        // Short text is copied inline; longer text stays a
-                        // zero-copy slice of the tuple.
-                        let text = if raw.len() <= Text::INLINE_CAPACITY {
-                            Text::copy_from_utf8(raw)
-                        } else {
-                            Text::from_utf8(tuple.value_bytes(&found).unwrap_or_default())
-                        };
-                        Some(Value::String(text.map_err(|e| {
-                            col_err(plan, &c.name, format!("text is not UTF-8: {e}"))
-                        })?))
-                    } else if let Some(v) = crate::fast::convert_text(&c.conv, raw) {
-                        Some(v)
+            values.push(self.column_value(plan, c, walk.get(c.tuple_index), tuple, types)?);
+        }
+        Ok(values)
+    }
+
+    /// Converts one column of `tuple` (a required column's null becomes
+    /// Debezium's fallback value).
+    fn column_value(
+        &self,
+        plan: &TablePlan,
+        c: &ColumnPlan,
+        found: Column<'_>,
+        tuple: &TupleData,
+        types: &dyn TypeLookup,
+    ) -> Result<Option<Value>> {
+        let cfg = &*self.config;
+        let v = match found {
+            Column::Null => None,
+            Column::UnchangedToast => types::toast_placeholder(&c.conv, &c.schema, cfg),
+            Column::Text(raw) => {
+                if matches!(c.conv, Conv::Text) {
+                    // Short text is copied inline; longer text stays a
+                    // zero-copy slice of the tuple.
+                    let text = if raw.len() <= Text::INLINE_CAPACITY {
+                        Text::copy_from_utf8(raw)
                     } else {
-                        let pg = value::decode_text(c.type_oid, c.typmod, raw, types)
-                            .map_err(|e| col_err(plan, &c.name, e.to_string()))?;
-                        types::convert(cfg, &c.conv, &c.schema, &pg, None)
-                            .map_err(|e| col_err(plan, &c.name, e))?
-                    }
-                }
-                Column::Binary(raw) => {
-                    let pg = value::decode(Format::Binary, c.type_oid, c.typmod, raw, types)
+                        Text::from_utf8(tuple.value_bytes(&found).unwrap_or_default())
+                    };
+                    Some(Value::String(text.map_err(|e| {
+                        col_err(plan, &c.name, format!("text is not UTF-8: {e}"))
+                    })?))
+                } else if let Some(v) = crate::fast::convert_text(&c.conv, raw) {
+                    Some(v)
+                } else {
+                    let pg = value::decode_text(c.type_oid, c.typmod, raw, types)
                         .map_err(|e| col_err(plan, &c.name, e.to_string()))?;
                     types::convert(cfg, &c.conv, &c.schema, &pg, None)
                         .map_err(|e| col_err(plan, &c.name, e))?
                 }
-                _ => None,
-            };
-            let v = match v {
-                None if !c.schema.is_optional() => types::fallback(&c.conv, &c.schema, cfg),
-                v => v,
-            };
-            values.push(v);
-        }
-        Ok(values)
+            }
+            Column::Binary(raw) => {
+                let pg = value::decode(Format::Binary, c.type_oid, c.typmod, raw, types)
+                    .map_err(|e| col_err(plan, &c.name, e.to_string()))?;
+                types::convert(cfg, &c.conv, &c.schema, &pg, None)
+                    .map_err(|e| col_err(plan, &c.name, e))?
+            }
+            _ => None,
+        };
+        Ok(match v {
+            None if !c.schema.is_optional() => types::fallback(&c.conv, &c.schema, cfg),
+            v => v,
+        })
     }
 
     fn row(&self, plan: &TablePlan, tuple: &TupleData, types: &dyn TypeLookup) -> Result<Value> {
@@ -1047,6 +1069,36 @@ impl Flags {
             skip_t: c.skips('t'),
             tombstones: c.tombstones_on_delete,
         }
+    }
+}
+
+/// Finds columns of a tuple by position: one walk over the tuple while the
+/// positions ascend (value columns), a restart when one goes back (key
+/// columns may come in any order).
+struct Walk<'t> {
+    tuple: &'t TupleData,
+    iter: std::iter::Peekable<std::iter::Enumerate<TupleIter<'t>>>,
+}
+
+impl<'t> Walk<'t> {
+    fn new(tuple: &'t TupleData) -> Walk<'t> {
+        Walk {
+            tuple,
+            iter: tuple.iter().enumerate().peekable(),
+        }
+    }
+
+    /// The column at `index`; null when the tuple is shorter.
+    fn get(&mut self, index: usize) -> Column<'t> {
+        if self.iter.peek().is_some_and(|(i, _)| *i > index) {
+            self.iter = self.tuple.iter().enumerate().peekable();
+        }
+        for (i, col) in self.iter.by_ref() {
+            if i == index {
+                return col;
+            }
+        }
+        Column::Null
     }
 }
 

@@ -48,6 +48,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Straight to JSON
+//!
+//! When nothing needs the records themselves (no transform rewrites them),
+//! [`EnvelopeBuilder::change_json`] (and
+//! [`process_json`](EnvelopeBuilder::process_json)) writes the key and value
+//! JSON of an event's records into a reused [`JsonRecords`] without building
+//! them: no `Value` tree, no per-record allocation, column text written
+//! from the tuple's bytes, the constant parts of the `source` block and the
+//! schemas' JSON copied from per-relation caches. The bytes are exactly
+//! what [`JsonConverter`](tidewater_connect::JsonConverter) writes for the
+//! records of [`EnvelopeBuilder::change`] (a property test compares the two
+//! on arbitrary events, settings and converter options); row changes take
+//! the direct route, the rare rest (updates carrying an old tuple,
+//! truncates, messages, transaction metadata records) is built as records
+//! and serialized. About 2.5× faster than building and serializing
+//! records; see `docs/performance.md`.
+//!
 //! # References
 //! Debezium's PostgreSQL connector documentation (data change events, data
 //! type mappings, transaction metadata, connector properties) and its
@@ -69,7 +86,7 @@ mod javamap;
 mod temporal;
 mod types;
 
-pub use builder::{EnvelopeBuilder, TIDEWATER_VERSION, TableSchemas};
+pub use builder::{EnvelopeBuilder, JsonRecord, JsonRecords, TIDEWATER_VERSION, TableSchemas};
 pub use catalog::{Clock, FixedClock, SystemClock, TableCatalog, TableInfo};
 pub use config::{
     BinaryMode, DecimalMode, EnvelopeConfig, HstoreMode, IntervalMode, KeyColumnsRule,
