@@ -4,11 +4,17 @@
 //! table of the decode corpus: `int4` id, `int8`, `text`, `varchar(255)`,
 //! `numeric(12,2)`, `bool`, `timestamptz`, `date`, `uuid`, `jsonb`), with
 //! text-format values as PostgreSQL prints them. For every event the
-//! benchmark runs `EnvelopeBuilder::change` (key struct, value envelope,
-//! source block) and serializes key and value with the `JsonConverter` into
-//! a reused buffer, as a producer would. Two groups: `schemas.enable=false`
-//! and `schemas.enable=true` (the schema JSON is cached per relation version,
-//! so only the payload is written per event).
+//! benchmark measures two ways from event to JSON, each with
+//! `schemas.enable=false` and `schemas.enable=true` (the schema JSON is
+//! cached per relation version, so only the payload is written per event):
+//!
+//! - `json/…`: the record path. `EnvelopeBuilder::change` builds the record
+//!   (key struct, value envelope, source block) and the `JsonConverter`
+//!   serializes key and value into a reused buffer, as a producer would
+//!   after transforms;
+//! - `direct/…`: `EnvelopeBuilder::change_json` writes the same bytes
+//!   straight from the event into a reused `JsonRecords`, as a pipeline
+//!   without transforms does.
 //!
 //! On a busy machine wall-clock figures drift; with `ENVELOPE_CPU_EVENTS=N`
 //! the binary instead runs each variant over `N` events and reports events
@@ -33,7 +39,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
 use tidewater_connect::{JsonConverter, JsonConverterConfig};
-use tidewater_envelope::{EnvelopeBuilder, EnvelopeConfig, FixedClock};
+use tidewater_envelope::{EnvelopeBuilder, EnvelopeConfig, FixedClock, JsonRecords};
 use tidewater_pgoutput::{
     ChangeEvent, ChangeKind, Column, Lsn, NoTypes, Relation, RelationColumn, ReplicaIdentity,
     TupleData,
@@ -169,6 +175,41 @@ impl TreePath {
     }
 }
 
+/// Writes the records' JSON straight from the events with
+/// `EnvelopeBuilder::change_json`; returns the number of JSON bytes written.
+struct DirectPath {
+    conv: JsonConverter,
+    builder: EnvelopeBuilder,
+    out: JsonRecords,
+}
+
+impl DirectPath {
+    fn new(schemas: bool) -> DirectPath {
+        DirectPath {
+            conv: JsonConverter::new(JsonConverterConfig {
+                schemas_enable: schemas,
+                ..Default::default()
+            }),
+            builder: EnvelopeBuilder::new(EnvelopeConfig::new("shop", "shopdb"))
+                .unwrap()
+                .with_clock(Arc::new(FixedClock(1_700_000_000_000_000))),
+            out: JsonRecords::new(),
+        }
+    }
+
+    fn run(&mut self, events: &[ChangeEvent]) -> usize {
+        let mut total = 0usize;
+        for ev in events {
+            self.out.clear();
+            self.builder
+                .change_json(ev, &NoTypes, &self.conv, &mut self.out)
+                .unwrap();
+            total += self.out.bytes().len();
+        }
+        total
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let events = events();
     let mut group = c.benchmark_group("envelope");
@@ -183,6 +224,15 @@ fn bench(c: &mut Criterion) {
             "json/schemas-off"
         };
         let mut path = TreePath::new(schemas);
+        group.bench_function(name, |b| b.iter(|| black_box(path.run(&events))));
+    }
+    for schemas in [false, true] {
+        let name = if schemas {
+            "direct/schemas-on"
+        } else {
+            "direct/schemas-off"
+        };
+        let mut path = DirectPath::new(schemas);
         group.bench_function(name, |b| b.iter(|| black_box(path.run(&events))));
     }
     group.finish();
@@ -227,6 +277,19 @@ fn cpu_main(n: usize) {
             "records+json/schemas-on"
         } else {
             "records+json/schemas-off"
+        };
+        cpu_time(label, n, || per, || path.run(&events));
+    }
+    for schemas in [false, true] {
+        let mut path = DirectPath::new(schemas);
+        let per = path.run(&events) / EVENTS;
+        // Same bytes as the record path.
+        let mut tree = TreePath::new(schemas);
+        assert_eq!(per, tree.run(&events) / EVENTS);
+        let label = if schemas {
+            "direct/schemas-on"
+        } else {
+            "direct/schemas-off"
         };
         cpu_time(label, n, || per, || path.run(&events));
     }
