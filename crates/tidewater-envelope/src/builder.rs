@@ -566,19 +566,21 @@ impl EnvelopeBuilder {
     ) -> Value {
         let sh = &self.shared;
         let unix_micros = pg_to_unix_micros(ev.commit_time);
-        let mut sequence = String::with_capacity(48);
-        sequence.push('[');
+        // `["<last commit>","<lsn>"]`, built on the stack: short enough to
+        // be stored inline in the value.
+        let mut sequence = Sequence::default();
+        sequence.push(b"[");
         match self.last_commit_lsn {
             Some(l) => {
-                sequence.push('"');
-                push_u64(&mut sequence, l.0);
-                sequence.push('"');
+                sequence.push(b"\"");
+                sequence.push_u64(l.0);
+                sequence.push(b"\"");
             }
-            None => sequence.push_str("null"),
+            None => sequence.push(b"null"),
         }
-        sequence.push_str(",\"");
-        push_u64(&mut sequence, ev.lsn.0);
-        sequence.push_str("\"]");
+        sequence.push(b",\"");
+        sequence.push_u64(ev.lsn.0);
+        sequence.push(b"\"]");
         Value::Struct(Struct::from_values_unchecked(
             sh.source_schema.clone(),
             vec![
@@ -588,7 +590,7 @@ impl EnvelopeBuilder {
                 Some(Value::Int64(unix_micros.div_euclid(1000))),
                 Some(snapshot),
                 Some(sh.db.clone()),
-                Some(Value::from(sequence)),
+                Some(Value::String(sequence.text())),
                 Some(Value::Int64(unix_micros)),
                 Some(Value::Int64(unix_micros.saturating_mul(1000))),
                 Some(schema_name.clone()),
@@ -644,6 +646,10 @@ impl EnvelopeBuilder {
                     Some(Value::String(text.map_err(|e| {
                         col_err(plan, &c.name, format!("text is not UTF-8: {e}"))
                     })?))
+                } else if let FastKind::Decimal(scale) = c.fast
+                    && let Some(v) = crate::fast::fixed_decimal(raw, scale)
+                {
+                    Some(v)
                 } else if let Some(v) = crate::fast::convert_text(&c.conv, raw) {
                     Some(v)
                 } else {
@@ -1102,22 +1108,49 @@ impl<'t> Walk<'t> {
     }
 }
 
-/// Appends a decimal integer without the formatting machinery.
-fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
-    loop {
-        pos -= 1;
-        if let Some(slot) = buf.get_mut(pos) {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        if v == 0 {
-            break;
+/// `source.sequence`'s text, at most 2 + 2 × 22 + 1 bytes.
+struct Sequence {
+    buf: [u8; 48],
+    len: usize,
+}
+
+impl Default for Sequence {
+    fn default() -> Sequence {
+        Sequence {
+            buf: [0; 48],
+            len: 0,
         }
     }
-    for &b in buf.get(pos..).unwrap_or_default() {
-        out.push(char::from(b));
+}
+
+impl Sequence {
+    fn push(&mut self, s: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + s.len()) {
+            dst.copy_from_slice(s);
+            self.len += s.len();
+        }
+    }
+
+    /// Appends a decimal integer without the formatting machinery.
+    fn push_u64(&mut self, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut pos = digits.len();
+        loop {
+            pos -= 1;
+            if let Some(slot) = digits.get_mut(pos) {
+                *slot = b'0' + (v % 10) as u8;
+            }
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.push(digits.get(pos..).unwrap_or_default());
+    }
+
+    fn text(&self) -> Text {
+        Text::copy_from_utf8(self.buf.get(..self.len).unwrap_or_default())
+            .unwrap_or_else(|_| Text::from_static(""))
     }
 }
 

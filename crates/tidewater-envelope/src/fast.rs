@@ -1,10 +1,10 @@
 //! Shortcuts for the commonest text-format values: integers, booleans,
-//! dates and UTC timestamps, converted straight from PostgreSQL's text to
-//! Debezium's value. Anything unusual returns `None` and takes the general
+//! dates, UTC timestamps and fixed-scale decimals, converted straight from
+//! PostgreSQL's text to Debezium's value. Anything unusual returns `None` and takes the general
 //! path (typed decoding, then conversion), which gives the same result;
 //! `tests::shortcuts_agree_with_the_general_path` checks that they agree.
 
-use tidewater_connect::{Text, Value};
+use tidewater_connect::{Decimal, Text, Value};
 use tidewater_pgoutput::value::{days_from_civil, is_valid_ymd};
 
 use crate::types::{Conv, TsUnit};
@@ -85,6 +85,59 @@ fn zoned_timestamp_utc6(raw: &[u8]) -> Option<Text> {
     f.get_mut(..frac.len())?.copy_from_slice(frac);
     *out.get_mut(26)? = b'Z';
     Text::copy_from_utf8(&out).ok()
+}
+
+/// The unscaled integer of canonical `numeric` text at `scale`: `None`
+/// unless the text is canonical (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, not a
+/// negative zero), has at most `scale` fraction digits and fits 38 digits.
+/// Anything else takes the general path, which decides.
+pub(crate) fn fixed_numeric(raw: &[u8], scale: u8) -> Option<i128> {
+    let (negative, body) = match raw.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, raw),
+    };
+    let (int, frac) = match body.iter().position(|&b| b == b'.') {
+        Some(p) => {
+            let frac = body.get(p + 1..)?;
+            if frac.is_empty() {
+                return None;
+            }
+            (body.get(..p)?, frac)
+        }
+        None => (body, &[][..]),
+    };
+    let scale = usize::from(scale);
+    if int.is_empty()
+        || (int.len() > 1 && int.first() == Some(&b'0'))
+        || frac.len() > scale
+        || int.len() + scale > 38
+    {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for &b in int.iter().chain(frac) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + i128::from(b - b'0');
+    }
+    for _ in frac.len()..scale {
+        v *= 10;
+    }
+    if negative {
+        if v == 0 {
+            return None;
+        }
+        v = -v;
+    }
+    Some(v)
+}
+
+/// `numeric(p, s)` text as a `Decimal` of scale `s` (for
+/// `decimal.handling.mode=precise`), when [`fixed_numeric`] takes it.
+#[inline]
+pub(crate) fn fixed_decimal(raw: &[u8], scale: u8) -> Option<Value> {
+    fixed_numeric(raw, scale).map(|v| Value::Decimal(Decimal::from_i128(v, i32::from(scale))))
 }
 
 /// The shortcut value for a text-format column, when there is one.
@@ -212,6 +265,23 @@ mod tests {
             check(Conv::Int64, oid::INT8, &n.to_string());
             check(Conv::Int32, oid::INT4, &(n as i32).to_string());
             check(Conv::Int16, oid::INT2, &(n as i16).to_string());
+        }
+
+        #[test]
+        fn decimal_shortcut_agrees_with_the_general_path(
+            text in "-?(0|[1-9][0-9]{0,24})(\\.[0-9]{1,8})?|-0(\\.0+)?|0[0-9]+(\\.[0-9])?|[0-9]*\\.|\\.[0-9]+",
+            scale in 0u8..12,
+        ) {
+            if let Some(fast) = fixed_decimal(text.as_bytes(), scale) {
+                let conv = Conv::Numeric(Some(i32::from(scale)));
+                let cfg = EnvelopeConfig::new("p", "d");
+                let schema = Arc::new(
+                    tidewater_connect::logical::decimal_builder(i32::from(scale)).build().unwrap(),
+                );
+                let pg = value::decode_text(oid::NUMERIC, -1, text.as_bytes(), &NoTypes).unwrap();
+                let general = crate::types::convert(&cfg, &conv, &schema, &pg, None).unwrap();
+                prop_assert_eq!(Some(fast), general, "{}", text);
+            }
         }
     }
 }

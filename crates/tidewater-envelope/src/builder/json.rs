@@ -269,52 +269,6 @@ fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(buf.get(pos..).unwrap_or_default());
 }
 
-/// The unscaled integer of canonical `numeric` text at `scale`: `None`
-/// unless the text is canonical (`-?(0|[1-9][0-9]*)(\.[0-9]+)?`, not a
-/// negative zero), has at most `scale` fraction digits and fits 38 digits.
-/// Anything else takes the general path, which decides.
-pub(crate) fn fixed_numeric(raw: &[u8], scale: u8) -> Option<i128> {
-    let (negative, body) = match raw.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, raw),
-    };
-    let (int, frac) = match body.iter().position(|&b| b == b'.') {
-        Some(p) => {
-            let frac = body.get(p + 1..)?;
-            if frac.is_empty() {
-                return None;
-            }
-            (body.get(..p)?, frac)
-        }
-        None => (body, &[][..]),
-    };
-    let scale = usize::from(scale);
-    if int.is_empty()
-        || (int.len() > 1 && int.first() == Some(&b'0'))
-        || frac.len() > scale
-        || int.len() + scale > 38
-    {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for &b in int.iter().chain(frac) {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + i128::from(b - b'0');
-    }
-    for _ in frac.len()..scale {
-        v *= 10;
-    }
-    if negative {
-        if v == 0 {
-            return None;
-        }
-        v = -v;
-    }
-    Some(v)
-}
-
 /// Big-endian two's complement in the fewest bytes (as `Decimal` keeps it).
 fn minimal_twos_complement(v: i128, buf: &mut [u8; 16]) -> &[u8] {
     *buf = v.to_be_bytes();
@@ -673,7 +627,7 @@ impl EnvelopeBuilder {
                 FastKind::Decimal(scale)
                     if conv.config().decimal_format == DecimalFormat::Base64 =>
                 {
-                    if let Some(v) = fixed_numeric(raw, scale) {
+                    if let Some(v) = crate::fast::fixed_numeric(raw, scale) {
                         let mut bytes = [0u8; 16];
                         write_json_base64(buf, minimal_twos_complement(v, &mut bytes));
                         return Ok(());
@@ -773,7 +727,8 @@ mod tests {
 
     fn fast(raw: &str, scale: u8) -> Option<Vec<u8>> {
         let mut buf = [0u8; 16];
-        fixed_numeric(raw.as_bytes(), scale).map(|v| minimal_twos_complement(v, &mut buf).to_vec())
+        crate::fast::fixed_numeric(raw.as_bytes(), scale)
+            .map(|v| minimal_twos_complement(v, &mut buf).to_vec())
     }
 
     #[test]
