@@ -25,6 +25,14 @@
 //! cargo bench -p tidewater-benches --bench envelope --no-run
 //! ENVELOPE_CPU_EVENTS=3000000 target/release/deps/envelope-<hash>
 //! ```
+//!
+//! `ENVELOPE_ONLY=<part of a label>` runs only the matching variants, for
+//! example to count instructions per event (total over `N` events):
+//!
+//! ```sh
+//! ENVELOPE_CPU_EVENTS=10000 ENVELOPE_ONLY=direct/schemas-off valgrind --tool=callgrind \
+//!     --toggle-collect='*measured*' target/release/deps/envelope-<hash>
+//! ```
 
 #![allow(
     clippy::unwrap_used,
@@ -246,17 +254,27 @@ fn thread_cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs `run` over `n` events (whole passes over the corpus) after a short
-/// warm-up and prints events/s by thread CPU time and by wall-clock time.
-fn cpu_time(label: &str, n: usize, bytes_per: impl Fn() -> usize, mut run: impl FnMut() -> usize) {
-    for _ in 0..200 {
-        black_box(run());
-    }
-    let passes = n.div_ceil(EVENTS);
-    let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
+/// The measured passes, in a function of their own so that
+/// `valgrind --tool=callgrind --toggle-collect='*measured*'` counts only them.
+#[inline(never)]
+fn measured(passes: usize, run: &mut impl FnMut() -> usize) {
     for _ in 0..passes {
         black_box(run());
     }
+}
+
+/// Runs `run` over `n` events (whole passes over the corpus) after a short
+/// warm-up and prints events/s by thread CPU time and by wall-clock time.
+fn cpu_time(label: &str, n: usize, bytes_per: impl Fn() -> usize, mut run: impl FnMut() -> usize) {
+    if std::env::var("ENVELOPE_ONLY").is_ok_and(|only| !label.contains(&only)) {
+        return;
+    }
+    let passes = n.div_ceil(EVENTS);
+    for _ in 0..(passes / 10).clamp(1, 200) {
+        black_box(run());
+    }
+    let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
+    measured(passes, &mut run);
     let (cpu, wall) = (thread_cpu_ns() - cpu0, wall0.elapsed());
     let events = (passes * EVENTS) as f64;
     println!(
