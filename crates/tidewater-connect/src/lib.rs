@@ -55,7 +55,7 @@ pub use converter::{Converter, SchemaAndValue};
 pub use error::{ConnectError, Result};
 pub use json::{
     DecimalFormat, JsonConverter, JsonConverterConfig, write_json_base64, write_json_i64,
-    write_json_string,
+    write_json_string, write_json_string_from_utf8,
 };
 pub use record::{ConnectRecord, Header, Headers};
 pub use schema::{Field, Schema, SchemaBuilder, SchemaType};

@@ -35,6 +35,16 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     write::write_str(out, s.as_bytes());
 }
 
+/// Checks that `bytes` are UTF-8 and appends them as
+/// [`write_json_string`] does; ASCII that needs no escaping (the common
+/// case) is checked and copied in one pass. Nothing is appended on an error.
+pub fn write_json_string_from_utf8(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+) -> std::result::Result<(), std::str::Utf8Error> {
+    write::write_str_from_utf8(out, bytes)
+}
+
 /// Appends an integer as JSON (as the converter writes `int8` to `int64`).
 pub fn write_json_i64(out: &mut Vec<u8>, v: i64) {
     write::write_i64(out, v);

@@ -59,20 +59,83 @@ fn escape_of(b: u8) -> u8 {
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `w` that is zero (and possibly in bytes
+/// after a zero byte: the lowest flagged byte is always a real one).
+#[inline]
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(LOW_BITS) & !w & HIGH_BITS
+}
+
+/// High bit set in each byte of `w` (eight bytes, little-endian) that JSON
+/// needs escaped: below 0x20, `"` or `\\`. Flags after the first real one
+/// may be spurious (borrows); none comes before it, so "nonzero" and "lowest
+/// flagged byte" are exact.
+#[inline]
+fn escape_bits(w: u64) -> u64 {
+    let below_space = w.wrapping_sub(LOW_BITS * 0x20) & !w & HIGH_BITS;
+    below_space
+        | zero_bytes(w ^ (LOW_BITS * u64::from(b'"')))
+        | zero_bytes(w ^ (LOW_BITS * u64::from(b'\\')))
+}
+
+#[inline]
+fn word(chunk: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(chunk).map_or(u64::MAX, u64::from_le_bytes)
+}
+
+/// Whether no byte needs escaping (eight bytes at a time, no early exit, so
+/// the loop vectorizes).
+#[inline]
+fn is_clean(s: &[u8]) -> bool {
+    let chunks = s.chunks_exact(8);
+    let tail = chunks.remainder();
+    let mut acc = 0u64;
+    for c in chunks {
+        acc |= escape_bits(word(c));
+    }
+    acc == 0 && !tail.iter().any(|&b| needs_escape(b))
+}
+
+/// Whether every byte is ASCII that needs no escaping (so the bytes are
+/// UTF-8 and can be copied as they are).
+#[inline]
+fn is_clean_ascii(s: &[u8]) -> bool {
+    let chunks = s.chunks_exact(8);
+    let tail = chunks.remainder();
+    let mut acc = 0u64;
+    for c in chunks {
+        let w = word(c);
+        acc |= escape_bits(w) | (w & HIGH_BITS);
+    }
+    acc == 0 && !tail.iter().any(|&b| b >= 0x80 || needs_escape(b))
+}
+
+/// Position of the first byte that needs escaping.
+#[inline]
+fn first_escape(s: &[u8]) -> Option<usize> {
+    let chunks = s.chunks_exact(8);
+    let tail = chunks.remainder();
+    for (i, c) in chunks.enumerate() {
+        let bits = escape_bits(word(c));
+        if bits != 0 {
+            return Some(i * 8 + (bits.trailing_zeros() / 8) as usize);
+        }
+    }
+    let done = s.len() - tail.len();
+    tail.iter().position(|&b| needs_escape(b)).map(|p| done + p)
+}
+
 /// Writes a JSON string (quotes included) from UTF-8 bytes.
 #[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.reserve(s.len() + 2);
     out.push(b'"');
-    // Most strings need no escaping: check with a vectorizable pass and a
-    // SIMD search, then copy them whole.
-    let clean = if s.len() < 64 {
-        !s.iter().any(|&b| needs_escape(b))
-    } else {
-        !s.iter().fold(false, |acc, &b| acc | (b < 0x20))
-            && memchr::memchr2(b'"', b'\\', s).is_none()
-    };
-    if clean {
+    // Most strings need no escaping: check eight bytes at a time, then copy
+    // them whole.
+    if is_clean(s) {
         out.extend_from_slice(s);
     } else {
         write_escaped(out, s);
@@ -80,16 +143,34 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// Checks that `bytes` are UTF-8 and writes them as a JSON string; ASCII
+/// without escapes (the common case) takes one pass.
+#[inline]
+pub(crate) fn write_str_from_utf8(
+    out: &mut Vec<u8>,
+    bytes: &[u8],
+) -> Result<(), std::str::Utf8Error> {
+    if is_clean_ascii(bytes) {
+        out.reserve(bytes.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return Ok(());
+    }
+    let s = std::str::from_utf8(bytes)?;
+    write_str(out, s.as_bytes());
+    Ok(())
+}
+
 #[cold]
 fn write_escaped(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        if !needs_escape(b) {
-            continue;
-        }
-        let esc = escape_of(b);
+    while let Some(found) = s.get(start..).and_then(first_escape) {
+        let i = start + found;
+        let b = s.get(i).copied().unwrap_or(0);
         out.extend_from_slice(s.get(start..i).unwrap_or_default());
         out.push(b'\\');
+        let esc = escape_of(b);
         if esc == b'u' {
             out.extend_from_slice(b"u00");
             out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
@@ -116,15 +197,22 @@ pub(crate) fn write_base64(out: &mut Vec<u8>, data: &[u8]) {
     out.push(b'"');
 }
 
+/// Writes an integer. The digits are formed in a 20-byte buffer that is
+/// appended whole and then cut to length: a fixed-size copy the compiler
+/// inlines, where a copy of the digits alone would call `memcpy`.
 #[inline]
 pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    let mut pos = buf.len();
     let mut n = v.unsigned_abs();
+    let digits = n.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let len = usize::from(v < 0) + digits;
+    // Position 0 keeps the '-' of a negative number; the digits end at `len`
+    // (at most 20: i64::MIN has 19 digits).
+    let mut buf = [b'-'; 20];
+    let mut pos = len;
     while n >= 100 {
         let d = (n % 100) as usize;
         n /= 100;
-        pos -= 2;
+        pos = pos.saturating_sub(2);
         if let (Some(slot), Some(pair)) =
             (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(d * 2..d * 2 + 2))
         {
@@ -133,22 +221,18 @@ pub(crate) fn write_i64(out: &mut Vec<u8>, v: i64) {
     }
     if n >= 10 {
         let d = n as usize;
-        pos -= 2;
+        pos = pos.saturating_sub(2);
         if let (Some(slot), Some(pair)) =
             (buf.get_mut(pos..pos + 2), DIGIT_PAIRS.get(d * 2..d * 2 + 2))
         {
             slot.copy_from_slice(pair);
         }
-    } else {
-        pos -= 1;
-        if let Some(slot) = buf.get_mut(pos) {
-            *slot = b'0' + n as u8;
-        }
+    } else if let Some(slot) = buf.get_mut(pos.saturating_sub(1)) {
+        *slot = b'0' + n as u8;
     }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(buf.get(pos..).unwrap_or_default());
+    let start = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(start + len);
 }
 
 const DIGIT_PAIRS: &[u8; 200] = b"\
@@ -451,6 +535,44 @@ mod tests {
     )]
     use super::*;
 
+    /// The byte-at-a-time escaping the word-at-a-time scan replaced.
+    fn escaped_bytewise(s: &[u8]) -> Vec<u8> {
+        let mut out = vec![b'"'];
+        for &b in s {
+            match escape_of(b) {
+                0 => out.push(b),
+                b'u' => out.extend_from_slice(format!("\\u{b:04X}").as_bytes()),
+                e => out.extend_from_slice(&[b'\\', e]),
+            }
+        }
+        out.push(b'"');
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn word_scan_escapes_like_bytewise(
+            s in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::prelude::any::<u8>(),
+                    proptest::sample::select(vec![b'"', b'\\', 0x1F, 0x20, 0x21, 0x7F, 0x80, 0xA2, 0xDC, 0x00]),
+                ],
+                0..80,
+            ),
+        ) {
+            let mut out = Vec::new();
+            write_str(&mut out, &s);
+            proptest::prop_assert_eq!(&out, &escaped_bytewise(&s));
+            let mut checked = Vec::new();
+            match (write_str_from_utf8(&mut checked, &s), std::str::from_utf8(&s)) {
+                (Ok(()), Ok(_)) => proptest::prop_assert_eq!(&checked, &out),
+                (Err(a), Err(b)) => proptest::prop_assert_eq!(a, b),
+                (a, b) => proptest::prop_assert!(false, "{:?} vs {:?}", a, b),
+            }
+            proptest::prop_assert_eq!(is_clean_ascii(&s), s.iter().all(|&b| (0x20..0x80).contains(&b) && b != b'"' && b != b'\\'));
+        }
+    }
+
     #[test]
     fn strings_escape_as_jackson_does() {
         let mut out = Vec::new();
@@ -476,6 +598,17 @@ mod tests {
             let mut out = Vec::new();
             write_base64(&mut out, input);
             assert_eq!(String::from_utf8(out).unwrap(), expected);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integers_as_to_string(v in proptest::prelude::any::<i64>(), shift in 0u32..64) {
+            for v in [v, v >> shift, -(v >> shift).saturating_abs()] {
+                let mut out = b"x".to_vec();
+                write_i64(&mut out, v);
+                proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x{v}"));
+            }
         }
     }
 
