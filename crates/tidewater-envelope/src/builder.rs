@@ -1083,28 +1083,50 @@ impl Flags {
 /// columns may come in any order).
 struct Walk<'t> {
     tuple: &'t TupleData,
-    iter: std::iter::Peekable<std::iter::Enumerate<TupleIter<'t>>>,
+    iter: TupleIter<'t>,
+    /// Position of the column `iter` yields next; the tuple's length once
+    /// it is exhausted.
+    next: usize,
+    len: usize,
 }
 
 impl<'t> Walk<'t> {
     fn new(tuple: &'t TupleData) -> Walk<'t> {
         Walk {
             tuple,
-            iter: tuple.iter().enumerate().peekable(),
+            iter: tuple.iter(),
+            next: 0,
+            len: tuple.len(),
         }
     }
 
     /// The column at `index`; null when the tuple is shorter.
+    #[inline]
     fn get(&mut self, index: usize) -> Column<'t> {
-        if self.iter.peek().is_some_and(|(i, _)| *i > index) {
-            self.iter = self.tuple.iter().enumerate().peekable();
+        if index < self.next {
+            if self.next >= self.len {
+                return Column::Null;
+            }
+            self.iter = self.tuple.iter();
+            self.next = 0;
         }
-        for (i, col) in self.iter.by_ref() {
-            if i == index {
-                return col;
+        while self.next < index {
+            if self.iter.next().is_none() {
+                self.next = self.len;
+                return Column::Null;
+            }
+            self.next += 1;
+        }
+        match self.iter.next() {
+            Some(col) => {
+                self.next += 1;
+                col
+            }
+            None => {
+                self.next = self.len;
+                Column::Null
             }
         }
-        Column::Null
     }
 }
 
@@ -1160,5 +1182,47 @@ fn types_binary(mode: BinaryMode, data: &[u8]) -> String {
         BinaryMode::Base64 => base64::engine::general_purpose::STANDARD.encode(data),
         BinaryMode::Base64UrlSafe => base64::engine::general_purpose::URL_SAFE.encode(data),
         _ => data.iter().map(|b| format!("{b:02x}")).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The walk as it was first written (enumerate + peek).
+    fn reference<'t>(tuple: &'t TupleData, indices: &[usize]) -> Vec<Column<'t>> {
+        let mut iter = tuple.iter().enumerate().peekable();
+        let mut out = Vec::new();
+        for &index in indices {
+            if iter.peek().is_some_and(|(i, _)| *i > index) {
+                iter = tuple.iter().enumerate().peekable();
+            }
+            let mut found = Column::Null;
+            for (i, col) in iter.by_ref() {
+                if i == index {
+                    found = col;
+                    break;
+                }
+            }
+            out.push(found);
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn walk_finds_what_the_first_walk_found(
+            len in 0usize..6,
+            indices in proptest::collection::vec(0usize..8, 0..10),
+        ) {
+            let values: Vec<Vec<u8>> = (0..len).map(|i| vec![b'a' + i as u8]).collect();
+            let cols: Vec<Column<'_>> = values.iter().map(|v| Column::Text(v)).collect();
+            let tuple = TupleData::from_columns(&cols);
+            let mut walk = Walk::new(&tuple);
+            let got: Vec<Column<'_>> = indices.iter().map(|&i| walk.get(i)).collect();
+            prop_assert_eq!(got, reference(&tuple, &indices));
+        }
     }
 }
