@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use tidewater_connect::{
     ConnectError, ConnectRecord, DecimalFormat, JsonConverter, Struct, Value, logical,
-    write_json_base64, write_json_i64, write_json_string,
+    write_json_base64, write_json_i64, write_json_string, write_json_string_from_utf8,
 };
 use tidewater_pgoutput::{
     ChangeEvent, ChangeKind, Column, TransactionEvent, TupleData, TypeLookup, pg_to_unix_micros,
@@ -269,6 +269,70 @@ fn push_u64(out: &mut Vec<u8>, mut v: u64) {
     out.extend_from_slice(buf.get(pos..).unwrap_or_default());
 }
 
+/// A time in microseconds written three ways, as the record path writes
+/// `div_euclid(1000)` (milliseconds), the value, and `saturating_mul(1000)`
+/// (nanoseconds). When the value is at least 1000 and its nanoseconds do
+/// not overflow (any time after 1970-01-01T00:00:00.001 and before 2262),
+/// the three are one string of digits, cut or extended by `000`: it is
+/// formed once.
+struct Micros {
+    value: i64,
+    /// The digits, left-aligned, and how many, when the shortcut applies.
+    digits: Option<([u8; 20], usize)>,
+}
+
+impl Micros {
+    fn new(value: i64) -> Micros {
+        let digits = (1000..=i64::MAX / 1000)
+            .contains(&value)
+            .then(|| left_digits(value.unsigned_abs()));
+        Micros { value, digits }
+    }
+
+    /// Appends the first `len` digits: a fixed-size copy cut to length.
+    #[inline]
+    fn write_prefix(out: &mut Vec<u8>, digits: &[u8; 20], len: usize) {
+        let start = out.len();
+        out.extend_from_slice(digits);
+        out.truncate(start + len);
+    }
+
+    fn write_ms(&self, out: &mut Vec<u8>) {
+        match &self.digits {
+            Some((d, len)) => Self::write_prefix(out, d, len.saturating_sub(3)),
+            None => write_json_i64(out, self.value.div_euclid(1000)),
+        }
+    }
+
+    fn write_us(&self, out: &mut Vec<u8>) {
+        match &self.digits {
+            Some((d, len)) => Self::write_prefix(out, d, *len),
+            None => write_json_i64(out, self.value),
+        }
+    }
+
+    fn write_ns(&self, out: &mut Vec<u8>) {
+        match &self.digits {
+            Some((d, len)) => {
+                Self::write_prefix(out, d, *len);
+                out.extend_from_slice(b"000");
+            }
+            None => write_json_i64(out, self.value.saturating_mul(1000)),
+        }
+    }
+}
+
+/// The decimal digits of `v`, left-aligned, and how many.
+fn left_digits(mut v: u64) -> ([u8; 20], usize) {
+    let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let mut digits = [0u8; 20];
+    for slot in digits.iter_mut().take(len).rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    (digits, len)
+}
+
 /// Big-endian two's complement in the fewest bytes (as `Decimal` keeps it).
 fn minimal_twos_complement(v: i128, buf: &mut [u8; 16]) -> &[u8] {
     *buf = v.to_be_bytes();
@@ -498,12 +562,13 @@ impl EnvelopeBuilder {
         self.write_source(plan, ev, change.snapshot, buf);
         buf.extend_from_slice(b",\"op\":");
         buf.extend_from_slice(change.op.json());
+        let now = Micros::new(change.now);
         buf.extend_from_slice(b",\"ts_ms\":");
-        write_json_i64(buf, change.now.div_euclid(1000));
+        now.write_ms(buf);
         buf.extend_from_slice(b",\"ts_us\":");
-        write_json_i64(buf, change.now);
+        now.write_us(buf);
         buf.extend_from_slice(b",\"ts_ns\":");
-        write_json_i64(buf, change.now.saturating_mul(1000));
+        now.write_ns(buf);
         buf.extend_from_slice(b",\"transaction\":");
         let block = self.tx_block(ev, &plan.data_collection, &mut scratch.records);
         conv.write_payload(Some(&self.shared.block_schema), block.as_ref(), buf)?;
@@ -619,10 +684,8 @@ impl EnvelopeBuilder {
         if let Column::Text(raw) = found {
             match c.fast {
                 FastKind::Text => {
-                    let text = std::str::from_utf8(raw)
-                        .map_err(|e| col_err(plan, &c.name, format!("text is not UTF-8: {e}")))?;
-                    write_json_string(buf, text);
-                    return Ok(());
+                    return write_json_string_from_utf8(buf, raw)
+                        .map_err(|e| col_err(plan, &c.name, format!("text is not UTF-8: {e}")));
                 }
                 FastKind::Decimal(scale)
                     if conv.config().decimal_format == DecimalFormat::Base64 =>
@@ -644,9 +707,9 @@ impl EnvelopeBuilder {
     /// The `source` block, from the constant fragments and the event.
     fn write_source(&self, plan: &TablePlan, ev: &ChangeEvent, snapshot: &str, buf: &mut Vec<u8>) {
         let sh = &self.shared;
-        let unix_micros = pg_to_unix_micros(ev.commit_time);
+        let commit = Micros::new(pg_to_unix_micros(ev.commit_time));
         buf.extend_from_slice(&sh.source_head_json);
-        write_json_i64(buf, unix_micros.div_euclid(1000));
+        commit.write_ms(buf);
         buf.extend_from_slice(b",\"snapshot\":");
         write_json_string(buf, snapshot);
         buf.extend_from_slice(&sh.source_db_json);
@@ -664,9 +727,9 @@ impl EnvelopeBuilder {
         push_u64(buf, ev.lsn.0);
         buf.extend_from_slice(b"\\\"]\"");
         buf.extend_from_slice(b",\"ts_us\":");
-        write_json_i64(buf, unix_micros);
+        commit.write_us(buf);
         buf.extend_from_slice(b",\"ts_ns\":");
-        write_json_i64(buf, unix_micros.saturating_mul(1000));
+        commit.write_ns(buf);
         buf.extend_from_slice(&plan.source_table_json);
         match ev.xid {
             Some(x) => write_json_i64(buf, i64::from(x)),
@@ -747,6 +810,21 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn micros_write_what_the_arithmetic_gives(v in any::<i64>(), shift in 0u32..64) {
+            for v in [v, v >> shift, 0, 999, 1000, 1001, i64::MAX / 1000, i64::MAX / 1000 + 1, i64::MIN] {
+                let m = Micros::new(v);
+                let mut out = Vec::new();
+                m.write_ms(&mut out);
+                out.push(b' ');
+                m.write_us(&mut out);
+                out.push(b' ');
+                m.write_ns(&mut out);
+                let expected = format!("{} {v} {}", v.div_euclid(1000), v.saturating_mul(1000));
+                prop_assert_eq!(String::from_utf8(out).unwrap(), expected);
+            }
+        }
+
         #[test]
         fn numeric_shortcut_agrees_with_decimal(
             negative in any::<bool>(),
