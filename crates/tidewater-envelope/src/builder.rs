@@ -1104,9 +1104,6 @@ impl<'t> Walk<'t> {
     #[inline]
     fn get(&mut self, index: usize) -> Column<'t> {
         if index < self.next {
-            if self.next >= self.len {
-                return Column::Null;
-            }
             self.iter = self.tuple.iter();
             self.next = 0;
         }
@@ -1191,29 +1188,9 @@ mod tests {
 
     use super::*;
 
-    /// The walk as it was first written (enumerate + peek).
-    fn reference<'t>(tuple: &'t TupleData, indices: &[usize]) -> Vec<Column<'t>> {
-        let mut iter = tuple.iter().enumerate().peekable();
-        let mut out = Vec::new();
-        for &index in indices {
-            if iter.peek().is_some_and(|(i, _)| *i > index) {
-                iter = tuple.iter().enumerate().peekable();
-            }
-            let mut found = Column::Null;
-            for (i, col) in iter.by_ref() {
-                if i == index {
-                    found = col;
-                    break;
-                }
-            }
-            out.push(found);
-        }
-        out
-    }
-
     proptest! {
         #[test]
-        fn walk_finds_what_the_first_walk_found(
+        fn walk_finds_every_column(
             len in 0usize..6,
             indices in proptest::collection::vec(0usize..8, 0..10),
         ) {
@@ -1221,8 +1198,9 @@ mod tests {
             let cols: Vec<Column<'_>> = values.iter().map(|v| Column::Text(v)).collect();
             let tuple = TupleData::from_columns(&cols);
             let mut walk = Walk::new(&tuple);
-            let got: Vec<Column<'_>> = indices.iter().map(|&i| walk.get(i)).collect();
-            prop_assert_eq!(got, reference(&tuple, &indices));
+            for &i in &indices {
+                prop_assert_eq!(walk.get(i), tuple.get(i).unwrap_or(Column::Null), "{:?}", indices);
+            }
         }
     }
 }

@@ -549,3 +549,42 @@ fn to_text_checked(
     c.serialize(&r.topic, r.value_schema.as_deref(), r.value.as_ref())?;
     Ok(())
 }
+
+/// Key columns converted on their own (one is not among the value columns)
+/// and listed against the table's column order, the first one being the
+/// table's last column: every one is found in the tuple.
+#[test]
+fn key_columns_out_of_table_order_are_all_found() {
+    let rel = relation(
+        "o",
+        vec![
+            col("a", oid::INT4, -1, false),
+            col("b", oid::INT4, -1, false),
+        ],
+    );
+    let mut b = builder(&[
+        ("message.key.columns", "public\\.o:b,a"),
+        ("column.exclude.list", "public\\.o\\.a"),
+    ]);
+    let mut out = Vec::new();
+    b.change(
+        &event(
+            ChangeKind::Insert {
+                new: tuple(&[Some("1"), Some("2")]),
+            },
+            &rel,
+            1,
+        ),
+        &types(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!(
+        to_json(false, out[0].key_schema.as_ref(), out[0].key.as_ref()),
+        Some(json!({"b": 2, "a": 1}))
+    );
+    assert_eq!(
+        to_json(false, out[0].value_schema.as_ref(), out[0].value.as_ref()).unwrap()["after"],
+        json!({"b": 2})
+    );
+}
