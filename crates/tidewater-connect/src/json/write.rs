@@ -113,21 +113,6 @@ fn is_clean_ascii(s: &[u8]) -> bool {
     acc == 0 && !tail.iter().any(|&b| b >= 0x80 || needs_escape(b))
 }
 
-/// Position of the first byte that needs escaping.
-#[inline]
-fn first_escape(s: &[u8]) -> Option<usize> {
-    let chunks = s.chunks_exact(8);
-    let tail = chunks.remainder();
-    for (i, c) in chunks.enumerate() {
-        let bits = escape_bits(word(c));
-        if bits != 0 {
-            return Some(i * 8 + (bits.trailing_zeros() / 8) as usize);
-        }
-    }
-    let done = s.len() - tail.len();
-    tail.iter().position(|&b| needs_escape(b)).map(|p| done + p)
-}
-
 /// Writes a JSON string (quotes included) from UTF-8 bytes.
 #[inline]
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &[u8]) {
@@ -162,25 +147,38 @@ pub(crate) fn write_str_from_utf8(
     Ok(())
 }
 
+/// Writes the bytes of a string that has something to escape: words of
+/// eight clean bytes are copied whole, the others byte by byte.
 #[cold]
 fn write_escaped(out: &mut Vec<u8>, s: &[u8]) {
-    let mut start = 0;
-    while let Some(found) = s.get(start..).and_then(first_escape) {
-        let i = start + found;
-        let b = s.get(i).copied().unwrap_or(0);
-        out.extend_from_slice(s.get(start..i).unwrap_or_default());
-        out.push(b'\\');
-        let esc = escape_of(b);
-        if esc == b'u' {
-            out.extend_from_slice(b"u00");
-            out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
-            out.push(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0'));
-        } else {
-            out.push(esc);
+    out.reserve(s.len() + 16);
+    let chunks = s.chunks_exact(8);
+    let tail = chunks.remainder();
+    for c in chunks {
+        match <[u8; 8]>::try_from(c) {
+            Ok(w) if escape_bits(u64::from_le_bytes(w)) == 0 => out.extend_from_slice(&w),
+            _ => c.iter().for_each(|&b| push_escaped(out, b)),
         }
-        start = i + 1;
     }
-    out.extend_from_slice(s.get(start..).unwrap_or_default());
+    tail.iter().for_each(|&b| push_escaped(out, b));
+}
+
+/// Writes one byte of a string, escaped if it must be.
+#[inline]
+fn push_escaped(out: &mut Vec<u8>, b: u8) {
+    if !needs_escape(b) {
+        out.push(b);
+        return;
+    }
+    out.push(b'\\');
+    let esc = escape_of(b);
+    if esc == b'u' {
+        out.extend_from_slice(b"u00");
+        out.push(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'));
+        out.push(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0'));
+    } else {
+        out.push(esc);
+    }
 }
 
 /// Writes bytes as a base64 JSON string (standard alphabet, padded).
