@@ -67,8 +67,9 @@ fn time_of_day(raw: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// The text of a `timestamptz` in UTC (`…+00`) with a six-digit fraction
-/// as `ZonedTimestamp` writes it: `2020-04-01T11:51:02.123400Z`.
-fn zoned_timestamp_utc6(raw: &[u8]) -> Option<Text> {
+/// as `ZonedTimestamp` writes it: `2020-04-01T11:51:02.123400Z`. Only
+/// digits, `-`, `:`, `T`, `.` and `Z`: nothing JSON would escape.
+pub(crate) fn zoned_timestamp_utc6_bytes(raw: &[u8]) -> Option<[u8; 27]> {
     let body = raw.strip_suffix(b"+00")?;
     if body.len() < 19 || body.get(10) != Some(&b' ') {
         return None;
@@ -84,7 +85,11 @@ fn zoned_timestamp_utc6(raw: &[u8]) -> Option<Text> {
     f.fill(b'0');
     f.get_mut(..frac.len())?.copy_from_slice(frac);
     *out.get_mut(26)? = b'Z';
-    Text::copy_from_utf8(&out).ok()
+    Some(out)
+}
+
+fn zoned_timestamp_utc6(raw: &[u8]) -> Option<Text> {
+    Text::copy_from_utf8(&zoned_timestamp_utc6_bytes(raw)?).ok()
 }
 
 /// The unscaled integer of canonical `numeric` text at `scale`: `None`
@@ -262,6 +267,9 @@ mod tests {
             check(Conv::Timestamp(TsUnit::Micros), oid::TIMESTAMP, &ts);
             check(Conv::Timestamp(TsUnit::Millis), oid::TIMESTAMP, &ts);
             check(Conv::TimestampTz(Some(6)), oid::TIMESTAMPTZ, &format!("{ts}+00"));
+            if let Some(b) = zoned_timestamp_utc6_bytes(format!("{ts}+00").as_bytes()) {
+                prop_assert!(b.iter().all(|c| c.is_ascii_digit() || b"-:T.Z".contains(c)));
+            }
             check(Conv::Int64, oid::INT8, &n.to_string());
             check(Conv::Int32, oid::INT4, &(n as i32).to_string());
             check(Conv::Int16, oid::INT2, &(n as i16).to_string());

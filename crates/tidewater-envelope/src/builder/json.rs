@@ -20,7 +20,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use tidewater_connect::{
-    ConnectError, ConnectRecord, DecimalFormat, JsonConverter, Struct, Value, logical,
+    ConnectError, ConnectRecord, DecimalFormat, JsonConverter, SchemaType, Struct, Value, logical,
     write_json_base64, write_json_i64, write_json_string, write_json_string_from_utf8,
 };
 use tidewater_pgoutput::{
@@ -185,6 +185,9 @@ pub(super) enum FastKind {
     /// `numeric(p, s)` as a `Decimal` of scale `s`: with base64 decimals,
     /// the unscaled integer is written without building a `Decimal`.
     Decimal(u8),
+    /// `timestamptz` as a `ZonedTimestamp` with six fraction digits: UTC
+    /// text is rewritten straight into the JSON string.
+    ZonedUtc6,
     /// Through the value conversion (and its shortcuts).
     General,
 }
@@ -195,8 +198,14 @@ impl FastKind {
         conv: &Conv,
         schema: &tidewater_connect::Schema,
     ) -> FastKind {
+        if schema.schema_type() != SchemaType::String
+            && matches!(conv, Conv::Text | Conv::TimestampTz(_))
+        {
+            return FastKind::General;
+        }
         match conv {
             Conv::Text => FastKind::Text,
+            Conv::TimestampTz(Some(6)) => FastKind::ZonedUtc6,
             Conv::Numeric(Some(scale))
                 if cfg.decimal_mode == DecimalMode::Precise
                     && schema.name() == Some(logical::DECIMAL_NAME)
@@ -686,6 +695,15 @@ impl EnvelopeBuilder {
                 FastKind::Text => {
                     return write_json_string_from_utf8(buf, raw)
                         .map_err(|e| col_err(plan, &c.name, format!("text is not UTF-8: {e}")));
+                }
+                FastKind::ZonedUtc6 => {
+                    if let Some(text) = crate::fast::zoned_timestamp_utc6_bytes(raw) {
+                        // Nothing in it needs escaping.
+                        buf.push(b'"');
+                        buf.extend_from_slice(&text);
+                        buf.push(b'"');
+                        return Ok(());
+                    }
                 }
                 FastKind::Decimal(scale)
                     if conv.config().decimal_format == DecimalFormat::Base64 =>
