@@ -331,13 +331,38 @@ impl Micros {
     }
 }
 
-/// The decimal digits of `v`, left-aligned, and how many.
+/// The decimal digits of `v`, left-aligned, and how many (two digits per
+/// step, as the converter writes integers).
 fn left_digits(mut v: u64) -> ([u8; 20], usize) {
+    const PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
     let len = v.checked_ilog10().map_or(1, |l| l as usize + 1);
-    let mut digits = [0u8; 20];
-    for slot in digits.iter_mut().take(len).rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
+    let mut digits = [b'0'; 20];
+    let mut pos = len;
+    while v >= 100 {
+        let d = (v % 100) as usize;
+        v /= 100;
+        pos = pos.saturating_sub(2);
+        if let (Some(slot), Some(pair)) =
+            (digits.get_mut(pos..pos + 2), PAIRS.get(d * 2..d * 2 + 2))
+        {
+            slot.copy_from_slice(pair);
+        }
+    }
+    if v >= 10 {
+        let d = v as usize;
+        pos = pos.saturating_sub(2);
+        if let (Some(slot), Some(pair)) =
+            (digits.get_mut(pos..pos + 2), PAIRS.get(d * 2..d * 2 + 2))
+        {
+            slot.copy_from_slice(pair);
+        }
+    } else if let Some(slot) = digits.get_mut(pos.saturating_sub(1)) {
+        *slot = b'0' + v as u8;
     }
     (digits, len)
 }
