@@ -62,7 +62,7 @@
 //! on arbitrary events, settings and converter options); row changes take
 //! the direct route, the rare rest (updates carrying an old tuple,
 //! truncates, messages, transaction metadata records) is built as records
-//! and serialized. About 2.5× faster than building and serializing
+//! and serialized. More than twice as fast as building and serializing
 //! records; see `docs/performance.md`.
 //!
 //! # References
