@@ -179,11 +179,6 @@ impl DateFormat {
         })
     }
 
-    /// The pattern as given.
-    pub(crate) fn pattern(&self) -> &str {
-        &self.pattern
-    }
-
     /// Formats milliseconds since the epoch, in UTC.
     pub(crate) fn format(&self, millis: i64) -> String {
         let days = millis.div_euclid(MILLIS_PER_DAY);

@@ -1,7 +1,3 @@
-#![allow(
-    dead_code,
-    reason = "helpers used by the field transforms being added next"
-)]
 //! Kafka Connect single message transforms for Debezium records.
 //!
 //! A [`TransformChain`] is built from the connector configuration exactly as

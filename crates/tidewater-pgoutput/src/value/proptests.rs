@@ -2,7 +2,12 @@
 //! no input makes a decoder panic.
 
 // Test code: unwrapping inside properties reports the failing input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "property tests over generated values"
+)]
 
 use std::borrow::Cow;
 use std::collections::HashMap;
