@@ -1,0 +1,1 @@
+//! Connector configuration: Kafka Connect connector JSON with Debezium's keys.
