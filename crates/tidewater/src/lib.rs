@@ -4,6 +4,8 @@
 //! (Crate documentation is written with the runtime.)
 
 pub mod config;
+pub mod metrics;
+pub mod offsets;
 pub mod settings;
 
 pub use tidewater_connect as connect;
