@@ -643,6 +643,30 @@ impl PgCluster {
         Ok(text)
     }
 
+    /// A command running one of the cluster's client programs (`pg_recvlogical`,
+    /// `pg_dump`, `pgbench`…) from [`bin_dir`](Self::bin_dir), set up to reach this cluster
+    /// as the `postgres` superuser over the Unix socket: `PGHOST`, `PGPORT` and `PGUSER` are
+    /// set, password and service variables removed, and a bundled `lib` directory put on
+    /// `LD_LIBRARY_PATH`. Fails when the program is not there.
+    pub fn client_command(&self, program: &str) -> Result<Command> {
+        let path = self.bins.bin_dir.join(program);
+        if !util::is_executable(&path) {
+            return Err(TestkitError::NotFound {
+                what: format!("{program} in {}", self.bins.bin_dir.display()),
+                hint: INSTALL_HINT.to_owned(),
+            });
+        }
+        let mut cmd = Command::new(&path);
+        self.bins.apply_env(&mut cmd, &path);
+        cmd.env("PGHOST", &self.socket_dir)
+            .env("PGPORT", self.port.to_string())
+            .env("PGUSER", ADMIN_USER)
+            .env_remove("PGPASSWORD")
+            .env_remove("PGSERVICE")
+            .env_remove("PGOPTIONS");
+        Ok(cmd)
+    }
+
     /// Creates a database.
     pub fn create_database(&self, name: &str) -> Result<()> {
         self.psql(&format!("CREATE DATABASE {}", quote_ident(name)))
