@@ -6,6 +6,41 @@ use regex::Regex;
 
 use crate::error::{EnvelopeError, Result};
 
+/// Every key [`EnvelopeConfig::from_map`] reads, legacy names included. Other
+/// keys (connection, transforms, converters, ...) belong to other stages and
+/// are ignored by the builder.
+pub const CONFIG_KEYS: &[&str] = &[
+    "topic.prefix",
+    "database.server.name",
+    "topic.delimiter",
+    "topic.transaction",
+    "topic.heartbeat.prefix",
+    "heartbeat.topics.prefix",
+    "database.dbname",
+    "decimal.handling.mode",
+    "time.precision.mode",
+    "binary.handling.mode",
+    "interval.handling.mode",
+    "hstore.handling.mode",
+    "unavailable.value.placeholder",
+    "money.fraction.digits",
+    "tombstones.on.delete",
+    "provide.transaction.metadata",
+    "include.unknown.datatypes",
+    "skipped.operations",
+    "message.key.columns",
+    "schema.include.list",
+    "schema.exclude.list",
+    "table.include.list",
+    "table.exclude.list",
+    "table.whitelist",
+    "table.blacklist",
+    "column.include.list",
+    "column.exclude.list",
+    "column.whitelist",
+    "column.blacklist",
+];
+
 /// `decimal.handling.mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -101,7 +136,8 @@ pub struct EnvelopeConfig {
     pub topic_delimiter: String,
     /// `topic.transaction` (default `transaction`).
     pub transaction_topic: String,
-    /// `heartbeat.topics.prefix` (default `__debezium-heartbeat`).
+    /// `topic.heartbeat.prefix` (legacy `heartbeat.topics.prefix`; default
+    /// `__debezium-heartbeat`).
     pub heartbeat_topics_prefix: String,
     /// `database.dbname`: `source.db`.
     pub database_name: String,
@@ -198,7 +234,7 @@ impl EnvelopeConfig {
         if let Some(v) = get("topic.transaction") {
             c.transaction_topic = v.to_string();
         }
-        if let Some(v) = get("heartbeat.topics.prefix") {
+        if let Some(v) = get("topic.heartbeat.prefix").or_else(|| get("heartbeat.topics.prefix")) {
             c.heartbeat_topics_prefix = v.to_string();
         }
         if let Some(v) = get("decimal.handling.mode") {
@@ -567,6 +603,51 @@ mod tests {
             match cfg(&pairs) {
                 Err(EnvelopeError::Config { key: k, .. }) => assert_eq!(k, key),
                 other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn heartbeat_prefix_current_name_wins_over_legacy() {
+        let c = cfg(&[("topic.prefix", "p"), ("heartbeat.topics.prefix", "old")]).unwrap();
+        assert_eq!(c.heartbeat_topics_prefix, "old");
+        let c = cfg(&[
+            ("topic.prefix", "p"),
+            ("heartbeat.topics.prefix", "old"),
+            ("topic.heartbeat.prefix", "new"),
+        ])
+        .unwrap();
+        assert_eq!(c.heartbeat_topics_prefix, "new");
+    }
+
+    #[test]
+    fn every_listed_key_is_read() {
+        // A bad value under each key that takes a checked value is rejected
+        // under that key, so the key is really read.
+        for key in CONFIG_KEYS {
+            let bad = match *key {
+                "decimal.handling.mode"
+                | "time.precision.mode"
+                | "binary.handling.mode"
+                | "interval.handling.mode"
+                | "hstore.handling.mode"
+                | "tombstones.on.delete"
+                | "provide.transaction.metadata"
+                | "include.unknown.datatypes"
+                | "skipped.operations"
+                | "money.fraction.digits"
+                | "message.key.columns" => "??",
+                k if k.ends_with("list")
+                    || k.ends_with("whitelist")
+                    || k.ends_with("blacklist") =>
+                {
+                    "("
+                }
+                _ => continue,
+            };
+            match cfg(&[("topic.prefix", "p"), (key, bad)]) {
+                Err(EnvelopeError::Config { key: k, .. }) => assert_eq!(k, *key),
+                other => panic!("{key}: {other:?}"),
             }
         }
     }

@@ -89,7 +89,7 @@ mod types;
 pub use builder::{EnvelopeBuilder, JsonRecord, JsonRecords, TIDEWATER_VERSION, TableSchemas};
 pub use catalog::{Clock, FixedClock, SystemClock, TableCatalog, TableInfo};
 pub use config::{
-    BinaryMode, DecimalMode, EnvelopeConfig, HstoreMode, IntervalMode, KeyColumnsRule,
+    BinaryMode, CONFIG_KEYS, DecimalMode, EnvelopeConfig, HstoreMode, IntervalMode, KeyColumnsRule,
     TimePrecisionMode,
 };
 pub use error::{EnvelopeError, Result};

@@ -377,8 +377,54 @@ impl Default for ProducerConfig {
     }
 }
 
+/// Every key [`ProducerConfig::from_properties`] reads. Besides these, it reads the
+/// `topic.creation.<group>.*` keys of the groups listed in `topic.creation.groups`, and
+/// accepts [`IGNORED_PRODUCER_KEYS`].
+pub const PRODUCER_KEYS: &[&str] = &[
+    "bootstrap.servers",
+    "client.id",
+    "acks",
+    "enable.idempotence",
+    "transactional.id",
+    "batch.size",
+    "linger.ms",
+    "buffer.memory",
+    "compression.type",
+    "delivery.timeout.ms",
+    "request.timeout.ms",
+    "retry.backoff.ms",
+    "retry.backoff.max.ms",
+    "retries",
+    "max.request.size",
+    "max.block.ms",
+    "metadata.max.age.ms",
+    "security.protocol",
+    "ssl.truststore.type",
+    "ssl.truststore.password",
+    "ssl.truststore.location",
+    "ssl.ca.location",
+    "ssl.truststore.certificates",
+    "ssl.keystore.type",
+    "ssl.key.password",
+    "ssl.keystore.password",
+    "ssl.keystore.location",
+    "ssl.keystore.certificate.chain",
+    "ssl.keystore.key",
+    "ssl.endpoint.identification.algorithm",
+    "sasl.mechanism",
+    "sasl.username",
+    "sasl.password",
+    "sasl.jaas.config",
+    "topic.creation.enable",
+    "topic.creation.groups",
+    "topic.creation.default.partitions",
+    "topic.creation.default.replication.factor",
+];
+
 /// Keys that are accepted and have no effect here (the producer's behaviour already is what
 /// they ask for, or they only matter to the JVM).
+pub const IGNORED_PRODUCER_KEYS: &[&str] = ACCEPTED_WITHOUT_EFFECT;
+
 const ACCEPTED_WITHOUT_EFFECT: &[&str] = &[
     "key.serializer",
     "value.serializer",
@@ -1252,6 +1298,18 @@ mod tests {
             Vec::<String>::new(),
             "topic.creation.* keys of unlisted groups are ignored like Connect does"
         );
+    }
+
+    #[test]
+    fn every_listed_key_is_recognized() {
+        for key in PRODUCER_KEYS.iter().chain(IGNORED_PRODUCER_KEYS) {
+            // Whatever the value does (accepted or refused), the key is not unknown.
+            if let Ok(c) = parse(&[(key, "1")]) {
+                assert!(c.unrecognized_keys.is_empty(), "{key}: {c:?}");
+            }
+        }
+        let c = parse(&[("not.a.producer.key", "1")]).unwrap();
+        assert_eq!(c.unrecognized_keys, ["not.a.producer.key"]);
     }
 
     #[test]

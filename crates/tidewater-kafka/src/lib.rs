@@ -14,8 +14,9 @@ mod sink;
 
 pub use any::AnySink;
 pub use config::{
-    Compression, KeyStore, ProducerConfig, SaslConfig, SaslMechanism, SecurityProtocol, TlsConfig,
-    TopicCreation, TopicCreationGroup, TopicSettings, TrustStore,
+    Compression, IGNORED_PRODUCER_KEYS, KeyStore, PRODUCER_KEYS, ProducerConfig, SaslConfig,
+    SaslMechanism, SecurityProtocol, TlsConfig, TopicCreation, TopicCreationGroup, TopicSettings,
+    TrustStore,
 };
 pub use error::{ConfigError, Result, SinkError};
 pub use json_lines::JsonLinesSink;

@@ -102,6 +102,17 @@ fn parse_bool(key: &str, value: &str) -> Result<bool> {
 }
 
 impl JsonConverterConfig {
+    /// Every key [`from_pairs`](Self::from_pairs) reads (without the
+    /// `key.converter.` / `value.converter.` prefix of a connector
+    /// configuration).
+    pub const KEYS: &'static [&'static str] = &[
+        "schemas.enable",
+        "decimal.format",
+        "replace.null.with.default",
+        "schemas.cache.size",
+        "converter.type",
+    ];
+
     /// Reads the converter's keys (`schemas.enable`, `decimal.format`,
     /// `replace.null.with.default`; `schemas.cache.size` and `converter.type`
     /// are checked and otherwise unused). Other keys are ignored, as Kafka
