@@ -1,5 +1,6 @@
 //! [`KafkaSink`]: the rskafka producer.
 
+mod log;
 mod tls;
 mod tracker;
 mod worker;
@@ -25,6 +26,8 @@ use crate::record::{Delivery, ProducerRecord, now_millis};
 use crate::sink::Sink;
 use tracker::{Completion, Tracker};
 use worker::{BATCH_OVERHEAD, PartitionWorker, Queued, WorkerMsg};
+
+pub use log::{LogRecord, TopicLog, TopicLogError};
 
 /// How often a freshly created topic's metadata is polled until it shows up.
 const TOPIC_POLL: Duration = Duration::from_millis(50);
