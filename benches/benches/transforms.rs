@@ -2,23 +2,48 @@
 //! records of a 10-column table, measured next to what it is compared with
 //! (building the records and writing them as JSON).
 //!
-//! The records come from `EnvelopeBuilder` for inserts into the `orders`
+//! The records come from `EnvelopeBuilder` for changes to the `orders`
 //! table of the decode corpus (`int4` id, `int8`, `text`, `varchar(255)`,
-//! `numeric(12,2)`, `bool`, `timestamptz`, `date`, `uuid`, `jsonb`), one in
-//! ten an update and one in twenty a delete (delete + tombstone), so every
-//! path of the unwrap is taken. Benchmarks, all per record:
+//! `numeric(12,2)`, `bool`, `timestamptz`, `date`, `uuid`, `jsonb`;
+//! `tidewater_benches::orders::mixed`, replica identity `FULL`): one event in
+//! ten is an update and one in twenty a delete (delete + tombstone), so
+//! every path of the unwrap is taken. Benchmarks, all per record:
 //!
 //! - `chain/unwrap+route`: `TransformChain::apply` with
 //!   `io.debezium.transforms.ExtractNewRecordState` (defaults) and
 //!   `org.apache.kafka.connect.transforms.RegexRouter`
 //!   (`([^.]+)\.([^.]+)\.([^.]+)` → `$3`), on records built beforehand
-//!   (cloning the input is not timed);
+//!   (cloning the input is not timed; dropping what the chain consumes and
+//!   returns is);
 //! - `chain/unwrap-rewrite+route`: the same with `drop.tombstones=false`,
 //!   `delete.handling.mode=rewrite`, `add.fields=op,table,lsn,source.ts_ms`
 //!   (every row is rebuilt);
 //! - `envelope+json`: `EnvelopeBuilder::change` and the JSON converter
 //!   (schemas off) on key and value, the work the chain is compared with;
 //! - `envelope+chain+json`: the whole path with the first chain.
+//!
+//! On a busy machine criterion's means drift with the load; with
+//! `TRANSFORMS_RECORDS=N` the binary instead runs each benchmark over about
+//! `N` records, times every pass of 1,050 records on its own (the input of a
+//! chain pass is cloned outside the timed part, as above) and reports the
+//! median and the mean nanoseconds per record, the thread's share of time on
+//! a CPU over the run (well below 100 % means it was waiting for one), and
+//! the chains' share of `envelope+json`. A pass that other processes
+//! interrupted lands in the upper half, so the median stays put:
+//!
+//! ```sh
+//! cargo bench -p tidewater-benches --bench transforms --no-run
+//! TRANSFORMS_RECORDS=3000000 nice -n -19 target/release/deps/transforms-<hash>
+//! ```
+//!
+//! `TRANSFORMS_ONLY=<part of a name>` runs only the matching benchmarks, for
+//! example to count instructions per record (total over about `N` records)
+//! of the timed part alone:
+//!
+//! ```sh
+//! TRANSFORMS_RECORDS=21000 TRANSFORMS_ONLY=chain/unwrap+route valgrind --tool=callgrind \
+//!     --toggle-collect='*measured*' target/release/deps/transforms-<hash>
+//! ```
 
 #![allow(
     clippy::unwrap_used,
@@ -28,117 +53,19 @@
 )]
 
 use std::hint::black_box;
-use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use tidewater_benches::{env_number, orders, thread_cpu_ns};
 use tidewater_connect::{ConnectRecord, JsonConverter, JsonConverterConfig};
-use tidewater_envelope::{EnvelopeBuilder, EnvelopeConfig, FixedClock};
-use tidewater_pgoutput::{
-    ChangeEvent, ChangeKind, Column, Lsn, NoTypes, OldTuple, Relation, RelationColumn,
-    ReplicaIdentity, TupleData,
-};
+use tidewater_envelope::EnvelopeBuilder;
+use tidewater_pgoutput::{ChangeEvent, NoTypes};
 use tidewater_transforms::TransformChain;
 
 const EVENTS: usize = 1000;
 
-fn orders() -> Arc<Relation> {
-    let col = |name: &str, type_oid: u32, type_modifier: i32, key: bool| RelationColumn {
-        flags: u8::from(key),
-        name: name.into(),
-        type_oid,
-        type_modifier,
-    };
-    Arc::new(Relation {
-        xid: None,
-        oid: 16_385,
-        namespace: "public".into(),
-        name: "orders".into(),
-        replica_identity: ReplicaIdentity::Full,
-        columns: vec![
-            col("id", 23, -1, true),
-            col("customer_id", 20, -1, false),
-            col("customer_name", 25, -1, false),
-            col("email", 1043, 255 + 4, false),
-            col("price", 1700, ((12 << 16) | 2) + 4, false),
-            col("paid", 16, -1, false),
-            col("created_at", 1184, -1, false),
-            col("ship_date", 1082, -1, false),
-            col("order_uuid", 2950, -1, false),
-            col("attributes", 3802, -1, false),
-        ],
-    })
-}
-
-/// The text columns of row `i`.
-fn row(i: usize) -> [String; 10] {
-    [
-        i.to_string(),
-        (5_000_000 + i * 13).to_string(),
-        format!("Customer {}", i % 101),
-        format!("buyer{}@example.org", i % 83),
-        format!("{}.{:02}", 20 + i % 700, i % 100),
-        if i.is_multiple_of(2) { "t" } else { "f" }.to_string(),
-        format!(
-            "2024-05-{:02} 08:{:02}:{:02}.{:06}+00",
-            1 + i % 28,
-            i % 60,
-            (i * 11) % 60,
-            i * 17 % 1_000_000
-        ),
-        format!("2024-06-{:02}", 1 + i % 28),
-        format!("b1ffcd88-1d2c-4ef8-aa6d-{:012x}", i * 104_729),
-        format!(
-            "{{\"channel\": \"web\", \"items\": {}, \"coupon\": null}}",
-            i % 9
-        ),
-    ]
-}
-
-fn tuple(cols: &[String]) -> TupleData {
-    let columns: Vec<Column<'_>> = cols.iter().map(|s| Column::Text(s.as_bytes())).collect();
-    TupleData::from_columns(&columns)
-}
-
-fn events() -> Vec<ChangeEvent> {
-    let rel = orders();
-    (0..EVENTS)
-        .map(|i| {
-            let kind = if i % 20 == 19 {
-                ChangeKind::Delete {
-                    old: OldTuple::Full(tuple(&row(i - 1))),
-                }
-            } else if i % 10 == 9 {
-                ChangeKind::Update {
-                    old: Some(OldTuple::Full(tuple(&row(i - 1)))),
-                    new: tuple(&row(i - 1)),
-                }
-            } else {
-                ChangeKind::Insert {
-                    new: tuple(&row(i)),
-                }
-            };
-            ChangeEvent {
-                kind,
-                relation: Some(rel.clone()),
-                lsn: Lsn(0x2_0000_0000 + i as u64 * 64),
-                commit_lsn: Lsn(0x2_0000_0000 + (i as u64 / 25 + 1) * 64 * 25),
-                xid: Some(2000 + i as u32 / 25),
-                commit_time: 770_000_000_000_000 + i as i64,
-                index: i as u64 % 25,
-            }
-        })
-        .collect()
-}
-
-fn builder() -> EnvelopeBuilder {
-    EnvelopeBuilder::new(EnvelopeConfig::new("shop", "shopdb"))
-        .unwrap()
-        .with_clock(Arc::new(FixedClock(1_700_000_000_000_000)))
-}
-
 fn records(events: &[ChangeEvent]) -> Vec<ConnectRecord> {
-    let mut b = builder();
+    let mut b = orders::builder().unwrap();
     let mut out = Vec::with_capacity(events.len() + events.len() / 10);
     for ev in events {
         b.change(ev, &NoTypes, &mut out).unwrap();
@@ -164,17 +91,9 @@ fn chain(extra: &[(&str, &str)]) -> TransformChain {
     TransformChain::from_config(config).unwrap()
 }
 
-fn bench(c: &mut Criterion) {
-    let events = events();
-    let input = records(&events);
-    let mut group = c.benchmark_group("transforms");
-    group.sample_size(30);
-    group.warm_up_time(Duration::from_secs(1));
-    group.measurement_time(Duration::from_secs(4));
-
-    // Per record that enters the chain.
-    group.throughput(Throughput::Elements(input.len() as u64));
-    for (name, chain) in [
+/// The two chains measured, by benchmark name.
+fn chains() -> [(&'static str, TransformChain); 2] {
+    [
         ("chain/unwrap+route", chain(&[])),
         (
             "chain/unwrap-rewrite+route",
@@ -184,77 +103,203 @@ fn bench(c: &mut Criterion) {
                 ("transforms.unwrap.add.fields", "op,table,lsn,source.ts_ms"),
             ]),
         ),
-    ] {
+    ]
+}
+
+/// Runs every record through the chain and drops what comes out; returns
+/// the length of the output topics (so nothing can be skipped).
+fn apply_all(chain: &TransformChain, records: Vec<ConnectRecord>) -> usize {
+    let mut kept = 0usize;
+    for r in records {
+        if let Some(out) = chain.apply(r).unwrap() {
+            kept += black_box(out).topic.len();
+        }
+    }
+    kept
+}
+
+/// Events → records (`EnvelopeBuilder::change`) → JSON key and value,
+/// optionally through a chain in between; returns the JSON bytes written.
+struct RecordPath {
+    builder: EnvelopeBuilder,
+    conv: JsonConverter,
+    chain: Option<TransformChain>,
+    out: Vec<ConnectRecord>,
+    buf: Vec<u8>,
+}
+
+impl RecordPath {
+    fn new(chain: Option<TransformChain>) -> RecordPath {
+        RecordPath {
+            builder: orders::builder().unwrap(),
+            conv: JsonConverter::new(JsonConverterConfig {
+                schemas_enable: false,
+                ..Default::default()
+            }),
+            chain,
+            out: Vec::with_capacity(4),
+            buf: Vec::with_capacity(4096),
+        }
+    }
+
+    fn write(&mut self, r: &ConnectRecord) -> usize {
+        self.buf.clear();
+        self.conv
+            .write(r.key_schema.as_deref(), r.key.as_ref(), &mut self.buf)
+            .unwrap();
+        self.conv
+            .write(r.value_schema.as_deref(), r.value.as_ref(), &mut self.buf)
+            .unwrap();
+        self.buf.len()
+    }
+
+    fn run(&mut self, events: &[ChangeEvent]) -> usize {
+        let mut total = 0usize;
+        for ev in events {
+            self.out.clear();
+            self.builder.change(ev, &NoTypes, &mut self.out).unwrap();
+            let mut out = std::mem::take(&mut self.out);
+            for r in out.drain(..) {
+                let r = match &self.chain {
+                    Some(chain) => chain.apply(r).unwrap(),
+                    None => Some(r),
+                };
+                if let Some(r) = r {
+                    total += self.write(&r);
+                }
+            }
+            self.out = out;
+        }
+        total
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let events = orders::mixed(EVENTS);
+    let input = records(&events);
+    let mut group = c.benchmark_group("transforms");
+    group.sample_size(30);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(4));
+
+    // Per record that enters the chain.
+    group.throughput(Throughput::Elements(input.len() as u64));
+    for (name, chain) in chains() {
         // Sanity: the chain keeps the inserts and routes them.
         let out = chain.apply(input[0].clone()).unwrap().unwrap();
         assert_eq!(&*out.topic, "orders");
         group.bench_function(name, |b| {
             b.iter_batched(
                 || input.clone(),
-                |records| {
-                    let mut kept = 0usize;
-                    for r in records {
-                        if let Some(out) = chain.apply(r).unwrap() {
-                            kept += black_box(out).topic.len();
-                        }
-                    }
-                    kept
-                },
+                |records| apply_all(&chain, records),
                 BatchSize::LargeInput,
             )
         });
     }
 
-    let conv = JsonConverter::new(JsonConverterConfig {
-        schemas_enable: false,
-        ..Default::default()
-    });
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    let mut out = Vec::with_capacity(4);
-    let mut b_plain = builder();
+    let mut plain = RecordPath::new(None);
     group.bench_function("envelope+json", |b| {
-        b.iter(|| {
-            let mut total = 0usize;
-            for ev in &events {
-                out.clear();
-                b_plain.change(ev, &NoTypes, &mut out).unwrap();
-                for r in &out {
-                    buf.clear();
-                    conv.write(r.key_schema.as_deref(), r.key.as_ref(), &mut buf)
-                        .unwrap();
-                    conv.write(r.value_schema.as_deref(), r.value.as_ref(), &mut buf)
-                        .unwrap();
-                    total += buf.len();
-                }
-            }
-            black_box(total)
-        })
+        b.iter(|| black_box(plain.run(&events)))
     });
-
-    let full = chain(&[]);
-    let mut b_full = builder();
+    let mut full = RecordPath::new(Some(chain(&[])));
     group.bench_function("envelope+chain+json", |b| {
-        b.iter(|| {
-            let mut total = 0usize;
-            for ev in &events {
-                out.clear();
-                b_full.change(ev, &NoTypes, &mut out).unwrap();
-                for r in out.drain(..) {
-                    if let Some(r) = full.apply(r).unwrap() {
-                        buf.clear();
-                        conv.write(r.key_schema.as_deref(), r.key.as_ref(), &mut buf)
-                            .unwrap();
-                        conv.write(r.value_schema.as_deref(), r.value.as_ref(), &mut buf)
-                            .unwrap();
-                        total += buf.len();
-                    }
-                }
-            }
-            black_box(total)
-        })
+        b.iter(|| black_box(full.run(&events)))
     });
     group.finish();
 }
 
+/// The timed passes, in a function of their own so that
+/// `valgrind --tool=callgrind --toggle-collect='*measured*'` counts only them.
+#[inline(never)]
+fn measured<I>(input: I, run: &mut impl FnMut(I) -> usize) -> usize {
+    run(input)
+}
+
+/// Median and mean nanoseconds per record of `run` over about `n` records
+/// (whole passes of `per_pass` records), each pass timed on its own after
+/// `prepare` (not timed) made its input. `None` when `name` is filtered out.
+fn per_record<I>(
+    name: &str,
+    n: usize,
+    per_pass: usize,
+    mut prepare: impl FnMut() -> I,
+    mut run: impl FnMut(I) -> usize,
+) -> Option<f64> {
+    if std::env::var("TRANSFORMS_ONLY").is_ok_and(|only| !name.contains(&only)) {
+        return None;
+    }
+    let passes = n.div_ceil(per_pass);
+    for _ in 0..(passes / 10).clamp(1, 100) {
+        black_box(run(prepare()));
+    }
+    let mut times = Vec::with_capacity(passes);
+    let (cpu0, wall0) = (thread_cpu_ns(), Instant::now());
+    for _ in 0..passes {
+        let input = prepare();
+        let start = Instant::now();
+        black_box(measured(input, &mut run));
+        times.push(start.elapsed());
+    }
+    let on_cpu = (thread_cpu_ns() - cpu0) as f64 / wall0.elapsed().as_nanos() as f64;
+    times.sort_unstable();
+    let per = |d: Duration| d.as_nanos() as f64 / per_pass as f64;
+    let median = per(times[passes / 2]);
+    let mean = per(times.iter().sum::<Duration>()) / passes as f64;
+    println!(
+        "{name:<28} {median:>7.1} ns/record median, {mean:>7.1} mean ({passes} passes, {:.0} % on a CPU)",
+        on_cpu * 100.0
+    );
+    Some(median)
+}
+
+fn timed_main(n: usize) {
+    let events = orders::mixed(EVENTS);
+    let input = records(&events);
+    println!("{} records per pass", input.len());
+    let mut shares = Vec::new();
+    for (name, chain) in chains() {
+        let ns = per_record(
+            name,
+            n,
+            input.len(),
+            || input.clone(),
+            |records| apply_all(&chain, records),
+        );
+        shares.extend(ns.map(|ns| (name, ns)));
+    }
+    let mut plain = RecordPath::new(None);
+    let base = per_record(
+        "envelope+json",
+        n,
+        input.len(),
+        || (),
+        |()| plain.run(&events),
+    );
+    let mut full = RecordPath::new(Some(chain(&[])));
+    per_record(
+        "envelope+chain+json",
+        n,
+        input.len(),
+        || (),
+        |()| full.run(&events),
+    );
+    if let Some(base) = base {
+        for (name, ns) in shares {
+            println!(
+                "{name:<28} {:>6.1} % of envelope+json (medians)",
+                ns / base * 100.0
+            );
+        }
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(n) = env_number("TRANSFORMS_RECORDS") {
+        timed_main(n);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

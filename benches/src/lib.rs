@@ -2,11 +2,31 @@
 //!
 //! [`corpus`] builds a replication stream (XLogData frames carrying pgoutput
 //! messages) that every benchmark can replay: see [`corpus::Corpus::text`] and
-//! [`corpus::Corpus::binary`].
+//! [`corpus::Corpus::binary`]. [`orders`] builds change events on the
+//! corpus's `orders` table for the benchmarks that start from events
+//! (envelope, transforms).
 
 pub mod corpus;
+pub mod orders;
 
 pub use corpus::{Corpus, CorpusSpec, MessageCounts, WireFormat};
+
+/// The number in environment variable `name`, when it is set to one (how
+/// a benchmark binary is told to run a fixed amount of work instead of
+/// criterion's sampling).
+pub fn env_number(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.parse().ok()
+}
+
+/// Nanoseconds the calling thread has spent on a CPU
+/// (`/proc/thread-self/schedstat`; 0 where it cannot be read). Benchmarks
+/// report throughput by CPU time with it when the machine is shared.
+pub fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
 
 #[cfg(test)]
 mod tests {
