@@ -18,8 +18,10 @@ use super::{OffsetError, OffsetStore, SourceOffset};
 ///
 /// * A missing file loads as `None`.
 /// * A file that is not valid JSON lines, or whose line for this connector is not a valid
-///   offset, fails with [`OffsetError::Malformed`] naming the file, the line and what is
-///   wrong; nothing is silently ignored.
+///   offset, fails [`load`](OffsetStore::load) with [`OffsetError::Malformed`] naming the
+///   file, the line and what is wrong; nothing is silently ignored. A file that is not
+///   valid JSON lines fails [`store`](OffsetStore::store) too, and is left as it is; a bad
+///   value for this connector alone is replaced by the one stored.
 /// * [`store`](OffsetStore::store) writes a temporary file in the same directory, syncs it,
 ///   renames it over the file and syncs the directory: after a crash the file holds either
 ///   the old or the new offsets, never a mix.
