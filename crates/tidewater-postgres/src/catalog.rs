@@ -43,6 +43,10 @@ pub struct ColumnMetadata {
     pub type_name: String,
     /// Whether the column is `NOT NULL`.
     pub not_null: bool,
+    /// The column's default expression as PostgreSQL prints it
+    /// (`pg_get_expr` of `pg_attrdef`), for example `0`, `'abc'::text` or
+    /// `nextval('t_id_seq'::regclass)`; `None` without a default.
+    pub default: Option<String>,
 }
 
 impl TableMetadata {
@@ -119,13 +123,15 @@ pub(crate) async fn table_metadata(
                 a.attname::text, a.atttypid, a.atttypmod, \
                 format_type(a.atttypid, a.atttypmod), a.attnotnull, \
                 array_position(pk.indkey::int2[], a.attnum), \
-                array_position(ri.indkey::int2[], a.attnum) \
+                array_position(ri.indkey::int2[], a.attnum), \
+                pg_get_expr(d.adbin, d.adrelid) \
          FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 \
               AND NOT a.attisdropped {generated} \
          LEFT JOIN pg_index pk ON pk.indrelid = c.oid AND pk.indisprimary \
          LEFT JOIN pg_index ri ON ri.indrelid = c.oid AND ri.indisreplident \
+         LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum \
          WHERE c.oid = $1 \
          ORDER BY a.attnum"
     );
@@ -177,6 +183,7 @@ pub(crate) async fn table_metadata(
             type_modifier: row.try_get(5).map_err(get_err)?,
             type_name: row.try_get(6).map_err(get_err)?,
             not_null: row.try_get(7).map_err(get_err)?,
+            default: row.try_get(10).map_err(get_err)?,
         });
     }
     pk.sort();

@@ -25,4 +25,6 @@ pub use replication::{
     SESSION_OPTIONS, SlotSnapshot, StartOptions, SystemIdentity, highest_protocol_version,
 };
 pub use snapshot::{SNAPSHOT_XID, SnapshotProgress, TableProgress};
-pub use source::{ChangeSource, PostgresSource, PriorSnapshot, SlotInfo, SourceStats};
+pub use source::{
+    CatalogChanges, ChangeSource, PostgresSource, PriorSnapshot, SlotInfo, SourceStats,
+};

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use tidewater_pgoutput::{
     AssembleError, ChangeEvent, ChangeKind, Decoder, FrameMessage, Lsn, Message, OldTuple,
     Relation, RelationCache, TransactionAssembler, TransactionBegin, TransactionEvent, TupleData,
+    TypeInfo,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -56,6 +57,64 @@ pub trait ChangeSource: Send {
     /// Records that everything up to `flushed` is durably handled. Positions
     /// below an earlier acknowledgement are ignored: it never moves backwards.
     fn acknowledge(&mut self, flushed: Lsn);
+
+    /// Counters for metrics, when the source keeps them (`None` by default).
+    fn stats(&self) -> Option<SourceStats> {
+        None
+    }
+
+    /// Progress of the snapshot this run takes; `None` when it takes none (the
+    /// default).
+    fn snapshot_progress(&self) -> Option<SnapshotProgress> {
+        None
+    }
+
+    /// Catalog facts learned since the previous call: metadata of tables (primary
+    /// keys, `NOT NULL`, defaults) and user-defined types (enums, domains and
+    /// their arrays) that value decoding needs. A consumer building records from
+    /// the events in another task calls it after each
+    /// [`next_batch`](Self::next_batch) and applies the changes before those
+    /// events: they cover every table and type the batch refers to. Empty by
+    /// default.
+    fn catalog_changes(&mut self) -> CatalogChanges {
+        CatalogChanges::default()
+    }
+
+    /// The configuration to open plain SQL sessions on the source database with
+    /// ([`connect_sql`](crate::connect_sql)), for example to run
+    /// `heartbeat.action.query`; `None` by default.
+    fn sql_config(&self) -> Option<&SourceConfig> {
+        None
+    }
+
+    /// Stops the source cleanly after the last acknowledgement (reporting it to
+    /// the database where that applies). By default the source is dropped.
+    fn close(self) -> impl Future<Output = std::result::Result<(), Self::Error>> + Send
+    where
+        Self: Sized,
+    {
+        drop(self);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// Catalog facts a [`ChangeSource`] learned, handed out by
+/// [`ChangeSource::catalog_changes`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CatalogChanges {
+    /// Tables whose metadata was read (again), for example when their
+    /// `Relation` message arrived or when the snapshot listed them.
+    pub tables: Vec<Arc<TableMetadata>>,
+    /// User-defined types registered for value decoding.
+    pub types: Vec<TypeInfo>,
+}
+
+impl CatalogChanges {
+    /// Whether nothing was learned.
+    pub fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.types.is_empty()
+    }
 }
 
 /// What the caller's offset store remembers about earlier snapshots.
@@ -265,6 +324,8 @@ pub struct PostgresSource {
     pending: VecDeque<TransactionEvent>,
     lookups: VecDeque<Lookup>,
     tables: HashMap<u32, Arc<TableMetadata>>,
+    /// Catalog facts not yet handed out by `catalog_changes`.
+    learned: CatalogChanges,
     views: HashMap<u32, RelationView>,
     open: Open,
     /// Commit LSN of the last transaction (or LSN of the last non-transactional
@@ -335,7 +396,9 @@ impl PostgresSource {
         };
 
         let mut relations = RelationCache::new();
+        let mut learned = CatalogChanges::default();
         for info in catalog::user_types(&control).await? {
+            learned.types.push(info.clone());
             relations.register_type(info);
         }
 
@@ -444,6 +507,7 @@ impl PostgresSource {
         if let Some(s) = &snapshot {
             for table in &s.tables {
                 tables.insert(table.oid, Arc::clone(table));
+                learned.tables.push(Arc::clone(table));
             }
         }
         Ok(PostgresSource {
@@ -464,6 +528,7 @@ impl PostgresSource {
             pending: VecDeque::new(),
             lookups: VecDeque::new(),
             tables,
+            learned,
             views: HashMap::new(),
             open: Open::None,
             delivered_upto: Lsn::INVALID,
@@ -851,7 +916,9 @@ impl PostgresSource {
             Lookup::Relation(oid) => {
                 match catalog::table_metadata(&self.control, oid, self.server_version).await? {
                     Some(table) => {
-                        self.tables.insert(oid, Arc::new(table));
+                        let table = Arc::new(table);
+                        self.learned.tables.push(Arc::clone(&table));
+                        self.tables.insert(oid, table);
                     }
                     None => {
                         self.tables.remove(&oid);
@@ -865,6 +932,7 @@ impl PostgresSource {
                         info.namespace.clone_from(&known.namespace);
                         info.name.clone_from(&known.name);
                     }
+                    self.learned.types.push(info.clone());
                     self.assembler.relations_mut().register_type(info);
                 }
             }
@@ -987,6 +1055,26 @@ impl ChangeSource for PostgresSource {
         self.shared
             .acknowledged
             .fetch_max(target.0, Ordering::AcqRel);
+    }
+
+    fn stats(&self) -> Option<SourceStats> {
+        Some(PostgresSource::stats(self))
+    }
+
+    fn snapshot_progress(&self) -> Option<SnapshotProgress> {
+        PostgresSource::snapshot_progress(self)
+    }
+
+    fn catalog_changes(&mut self) -> CatalogChanges {
+        std::mem::take(&mut self.learned)
+    }
+
+    fn sql_config(&self) -> Option<&SourceConfig> {
+        Some(&self.config)
+    }
+
+    fn close(self) -> impl Future<Output = Result<()>> + Send {
+        PostgresSource::close(self)
     }
 }
 
