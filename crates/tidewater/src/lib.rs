@@ -4,8 +4,11 @@
 //! (Crate documentation is written with the runtime.)
 
 pub mod config;
+mod delivery;
+mod error;
 pub mod metrics;
 pub mod offsets;
+mod pipeline;
 pub mod settings;
 
 pub use tidewater_connect as connect;
@@ -15,6 +18,11 @@ pub use tidewater_pgoutput as pgoutput;
 pub use tidewater_postgres as postgres;
 pub use tidewater_transforms as transforms;
 
+pub use delivery::{ParsePositionError, Position};
+pub use error::{BoxError, ErrorStage, PipelineError};
+pub use pipeline::{
+    JSON_CONVERTER_CLASS, Pipeline, PipelineBuilder, RecordConverter, RunSummary, Unset,
+};
 pub use settings::{
     DeadLetterQueue, ErrorTolerance, FailureHandling, OffsetStorage, RuntimeSettings,
 };
