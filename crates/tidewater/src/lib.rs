@@ -18,6 +18,7 @@ pub use tidewater_pgoutput as pgoutput;
 pub use tidewater_postgres as postgres;
 pub use tidewater_transforms as transforms;
 
+pub use config::{ConfigErrors, ConnectorConfig};
 pub use delivery::{ParsePositionError, Position};
 pub use error::{BoxError, ErrorStage, PipelineError};
 pub use pipeline::{

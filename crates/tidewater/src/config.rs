@@ -1,1 +1,0 @@
-//! Connector configuration: Kafka Connect connector JSON with Debezium's keys.
