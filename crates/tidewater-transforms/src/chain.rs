@@ -412,25 +412,41 @@ impl TransformChain {
 
     /// Runs the record through every transform; `None` when one dropped it.
     /// Errors name the alias of the transform that failed.
-    pub fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+    #[inline]
+    pub fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        let mut slot = Some(record);
+        self.apply_in_place(&mut slot)?;
+        Ok(slot)
+    }
+
+    /// Runs the record in `slot` through every transform where it lies
+    /// ([`Transform::apply_in_place`]); leaves `None` there when one dropped
+    /// it. Errors name the alias of the transform that failed.
+    pub fn apply_in_place(&self, slot: &mut Option<ConnectRecord>) -> Result<()> {
         for stage in &self.stages {
+            let Some(record) = slot.as_ref() else {
+                return Ok(());
+            };
             if let Some((_, p)) = &stage.predicate
-                && p.test(&record) == stage.negate
+                && p.test(record) == stage.negate
             {
                 continue;
             }
-            match stage.transform.apply(record) {
-                Ok(Some(r)) => record = r,
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(e.with_alias(&stage.alias)),
-            }
+            stage
+                .transform
+                .apply_in_place(slot)
+                .map_err(|e| e.with_alias(&stage.alias))?;
         }
-        Ok(Some(record))
+        Ok(())
     }
 }
 
 impl Transform for TransformChain {
     fn apply(&self, record: ConnectRecord) -> Result<Option<ConnectRecord>> {
         TransformChain::apply(self, record)
+    }
+
+    fn apply_in_place(&self, slot: &mut Option<ConnectRecord>) -> Result<()> {
+        TransformChain::apply_in_place(self, slot)
     }
 }

@@ -83,6 +83,15 @@ impl Transform for RegexRouter {
         }
         Ok(Some(record))
     }
+
+    fn apply_in_place(&self, slot: &mut Option<ConnectRecord>) -> Result<()> {
+        if let Some(record) = slot
+            && let Some(t) = self.route(&record.topic)
+        {
+            record.topic = t;
+        }
+        Ok(())
+    }
 }
 
 /// `org.apache.kafka.connect.transforms.TimestampRouter`: the topic becomes

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use tidewater_connect::{ConnectRecord, Schema, SchemaType, Struct, Value};
 
-use crate::cache::{DEFAULT_CAPACITY, SchemaCache};
+use crate::cache::{Cached, DEFAULT_CAPACITY, SchemaCache};
 use crate::config::TransformOptions;
 use crate::error::{Result, TransformError};
 use crate::traits::Transform;
@@ -322,8 +322,10 @@ impl ExtractNewRecordState {
         Ok(t)
     }
 
-    fn plan(&self, schema: &Arc<Schema>, topic: &str) -> Result<Option<Arc<Plan>>> {
-        let plan = self.plans.get_or_try_insert(schema, (), || {
+    /// The plan for an envelope schema (`None` when it has no `before` and
+    /// `after`), borrowed from the cache when it can be.
+    fn plan(&self, schema: &Arc<Schema>, topic: &str) -> Result<Cached<'_, Option<Arc<Plan>>>> {
+        self.plans.get(schema, (), || {
             let (Some(before), Some(after)) = (schema.field("before"), schema.field("after"))
             else {
                 return Ok(None);
@@ -408,8 +410,7 @@ impl ExtractNewRecordState {
                 after_out,
                 before_out,
             })))
-        })?;
-        Ok(plan)
+        })
     }
 
     /// The row with metadata fields and `__deleted` added.
@@ -485,11 +486,17 @@ impl ExtractNewRecordState {
     }
 
     /// The field names to drop, from the `drop.fields.header.name` header.
+    #[inline]
     fn drop_list(&self, record: &ConnectRecord) -> Result<Vec<String>> {
-        let Some(name) = &self.drop_fields_header else {
-            return Ok(Vec::new());
-        };
-        let Some(h) = record.headers.iter().find(|h| &h.key == name) else {
+        match &self.drop_fields_header {
+            None => Ok(Vec::new()),
+            Some(name) => Self::drop_list_from(name, record),
+        }
+    }
+
+    /// The field names listed in header `name`.
+    fn drop_list_from(name: &str, record: &ConnectRecord) -> Result<Vec<String>> {
+        let Some(h) = record.headers.iter().find(|h| h.key == name) else {
             return Ok(Vec::new());
         };
         match &h.value {
@@ -530,6 +537,7 @@ impl ExtractNewRecordState {
 
     /// The names to drop from an output row (`__deleted` is added after the
     /// drop, so it is never dropped).
+    #[inline]
     fn value_drop(&self, schema: &Schema, drop: &[String]) -> Vec<String> {
         if drop.is_empty() {
             return Vec::new();
@@ -617,11 +625,12 @@ fn same_schema(a: &Arc<Schema>, b: &Arc<Schema>) -> bool {
     Arc::ptr_eq(a, b) || **a == **b
 }
 
-impl Transform for ExtractNewRecordState {
-    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+impl ExtractNewRecordState {
+    /// Rewrites `record` in place; `false` when it is dropped.
+    fn unwrap(&self, record: &mut ConnectRecord) -> Result<bool> {
         if record.value.is_none() {
             if !self.keep_tombstones {
-                return Ok(None);
+                return Ok(false);
             }
             for h in self
                 .headers
@@ -634,37 +643,37 @@ impl Transform for ExtractNewRecordState {
                     Some(Value::from_static("d")),
                 );
             }
-            return Ok(Some(record));
+            return Ok(true);
         }
         if !is_envelope(record.value_schema.as_ref()) {
-            return Ok(Some(record));
+            return Ok(true);
         }
         let (Some(schema), Some(Value::Struct(mut env))) =
             (record.value_schema.take(), record.value.take())
         else {
-            return Ok(Some(record));
+            return Ok(true);
         };
-        let Some(plan) = self.plan(&schema, &record.topic)? else {
+        let cached = self.plan(&schema, &record.topic)?;
+        let Some(plan) = cached.as_deref() else {
             record.value_schema = Some(schema);
             record.value = Some(Value::Struct(env));
-            return Ok(Some(record));
+            return Ok(true);
         };
         for (access, s, name) in &plan.headers {
             record
                 .headers
                 .add(name.clone(), Some(s.clone()), access.get(&env));
         }
-        let op = plan
+        let truncate = plan
             .op
             .and_then(|i| env.values().get(i))
-            .and_then(|v| v.as_ref())
-            .and_then(Value::as_str);
+            .is_some_and(|v| matches!(v, Some(Value::String(op)) if op.as_bytes() == b"t"));
         let after = row_struct(&env, plan.after);
         let before = row_struct(&env, plan.before);
-        if op == Some("t") || (after.is_none() && before.is_none()) {
-            return Ok(None);
+        if truncate || (after.is_none() && before.is_none()) {
+            return Ok(false);
         }
-        let drop = self.drop_list(&record)?;
+        let drop = self.drop_list(record)?;
         if let Some(after) = after {
             if !same_schema(after.schema(), &plan.after_schema) {
                 return Err(TransformError::record(
@@ -672,7 +681,7 @@ impl Transform for ExtractNewRecordState {
                     "`after` does not match its schema",
                 ));
             }
-            self.route(&mut record, Some(after))?;
+            self.route(record, Some(after))?;
             let value_drop = self.value_drop(
                 plan.after_out.as_deref().unwrap_or(&plan.after_schema),
                 &drop,
@@ -680,13 +689,13 @@ impl Transform for ExtractNewRecordState {
             match &plan.after_out {
                 Some(out) => {
                     let (s, v) =
-                        self.rebuild(&plan, &env, after, out, false, &value_drop, &record.topic)?;
+                        self.rebuild(plan, &env, after, out, false, &value_drop, &record.topic)?;
                     record.value_schema = Some(s);
                     record.value = Some(Value::Struct(v));
                 }
                 None if !value_drop.is_empty() => {
                     let (s, v) = self.rebuild(
-                        &plan,
+                        plan,
                         &env,
                         after,
                         &plan.after_schema,
@@ -703,13 +712,13 @@ impl Transform for ExtractNewRecordState {
                     record.value = env.take(plan.after);
                 }
             }
-            self.drop_from_key(&mut record, &drop)?;
-            return Ok(Some(record));
+            self.drop_from_key(record, &drop)?;
+            return Ok(true);
         }
         // A delete.
-        self.route(&mut record, before)?;
+        self.route(record, before)?;
         match self.delete_action {
-            DeleteAction::Drop => return Ok(None),
+            DeleteAction::Drop => return Ok(false),
             DeleteAction::NullValue => {
                 record.value_schema = Some(plan.after_schema.clone());
                 record.value = None;
@@ -721,7 +730,7 @@ impl Transform for ExtractNewRecordState {
             DeleteAction::Rewrite => {
                 let Some(before) = before else {
                     record.value_schema = Some(plan.before_schema.clone());
-                    return Ok(Some(record));
+                    return Ok(true);
                 };
                 if !same_schema(before.schema(), &plan.before_schema) {
                     return Err(TransformError::record(
@@ -735,12 +744,27 @@ impl Transform for ExtractNewRecordState {
                     .unwrap_or_else(|| plan.before_schema.clone());
                 let value_drop = self.value_drop(&out, &drop);
                 let (s, v) =
-                    self.rebuild(&plan, &env, before, &out, true, &value_drop, &record.topic)?;
+                    self.rebuild(plan, &env, before, &out, true, &value_drop, &record.topic)?;
                 record.value_schema = Some(s);
                 record.value = Some(Value::Struct(v));
             }
         }
-        self.drop_from_key(&mut record, &drop)?;
-        Ok(Some(record))
+        self.drop_from_key(record, &drop)?;
+        Ok(true)
+    }
+}
+
+impl Transform for ExtractNewRecordState {
+    fn apply(&self, mut record: ConnectRecord) -> Result<Option<ConnectRecord>> {
+        Ok(self.unwrap(&mut record)?.then_some(record))
+    }
+
+    fn apply_in_place(&self, slot: &mut Option<ConnectRecord>) -> Result<()> {
+        if let Some(record) = slot
+            && !self.unwrap(record)?
+        {
+            *slot = None;
+        }
+        Ok(())
     }
 }

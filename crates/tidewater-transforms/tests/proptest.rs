@@ -17,7 +17,9 @@ use tidewater_connect::{
     ConnectRecord, Decimal, Headers, Schema, SchemaBuilder, SchemaType, Struct, Value, logical,
     validate,
 };
-use tidewater_transforms::{TransformChain, TransformError};
+use tidewater_transforms::{
+    ExtractNewRecordState, RegexRouter, Transform, TransformChain, TransformError, TransformOptions,
+};
 
 const NAMES: [&str; 10] = [
     "id",
@@ -32,14 +34,13 @@ const NAMES: [&str; 10] = [
     "tags",
 ];
 
-/// Every transform, in configurations that name fields the generated
+/// Every transform class with options that name fields the generated
 /// records often (not always) have.
-fn configs() -> &'static [(String, TransformChain)] {
-    static CHAINS: OnceLock<Vec<(String, TransformChain)>> = OnceLock::new();
-    CHAINS.get_or_init(|| {
+fn specs() -> Vec<(String, Vec<(&'static str, String)>)> {
+    {
         let k = "org.apache.kafka.connect.transforms";
         let d = "io.debezium.transforms";
-        let list: Vec<(String, Vec<(&str, String)>)> = vec![
+        let list: Vec<(String, Vec<(&'static str, String)>)> = vec![
             (format!("{d}.ExtractNewRecordState"), vec![]),
             (
                 format!("{d}.ExtractNewRecordState"),
@@ -126,7 +127,7 @@ fn configs() -> &'static [(String, TransformChain)] {
         ];
         let mut all = list;
         for side in ["$Key", "$Value"] {
-            let kv: Vec<(&str, Vec<(&str, String)>)> = vec![
+            let kv: Vec<(&str, Vec<(&'static str, String)>)> = vec![
                 (
                     "InsertField",
                     vec![
@@ -203,7 +204,16 @@ fn configs() -> &'static [(String, TransformChain)] {
                 all.push((format!("{k}.{name}{side}"), opts));
             }
         }
-        all.into_iter()
+        all
+    }
+}
+
+/// Every transform of [`specs`], each as a chain of one.
+fn configs() -> &'static [(String, TransformChain)] {
+    static CHAINS: OnceLock<Vec<(String, TransformChain)>> = OnceLock::new();
+    CHAINS.get_or_init(|| {
+        specs()
+            .into_iter()
             .map(|(class, opts)| {
                 let mut pairs: Vec<(String, String)> = vec![
                     ("transforms".into(), "t".into()),
@@ -218,6 +228,50 @@ fn configs() -> &'static [(String, TransformChain)] {
             })
             .collect()
     })
+}
+
+/// The transforms of [`specs`] that rewrite records in place
+/// (`Transform::apply_in_place`) rather than through `apply`.
+fn in_place() -> &'static [(String, Box<dyn Transform>)] {
+    static ALL: OnceLock<Vec<(String, Box<dyn Transform>)>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut out: Vec<(String, Box<dyn Transform>)> = Vec::new();
+        for (class, opts) in specs() {
+            let mut options =
+                TransformOptions::new("t", opts.iter().map(|(k, v)| (*k, v.as_str())));
+            let name = format!("{class} {opts:?}");
+            if class.ends_with(".ExtractNewRecordState") {
+                out.push((
+                    name,
+                    Box::new(ExtractNewRecordState::from_options(&mut options).unwrap()),
+                ));
+            } else if class.ends_with(".RegexRouter") {
+                out.push((
+                    name,
+                    Box::new(RegexRouter::from_options(&mut options).unwrap()),
+                ));
+            }
+        }
+        assert!(out.len() >= 6, "{}", out.len());
+        out
+    })
+}
+
+/// Runs `record` through `t` both ways and compares the outcomes.
+fn same_both_ways(
+    name: &str,
+    t: &dyn Transform,
+    record: &ConnectRecord,
+) -> Result<(), TestCaseError> {
+    let by_value = t.apply(record.clone());
+    let mut slot = Some(record.clone());
+    let in_place = t.apply_in_place(&mut slot).map(|()| slot);
+    match (by_value, in_place) {
+        (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{}", name),
+        (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string(), "{}", name),
+        (a, b) => prop_assert!(false, "{name}: by value {a:?}, in place {b:?}"),
+    }
+    Ok(())
 }
 
 fn leaf() -> impl Strategy<Value = Schema> {
@@ -574,6 +628,14 @@ proptest! {
                 Err(TransformError::Record { alias, .. }) => prop_assert_eq!(alias, "t"),
                 Err(e) => prop_assert!(false, "{name}: unexpected error kind {e:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn in_place_and_by_value_agree(valid in valid_record(), any in any_record()) {
+        for (name, t) in in_place() {
+            same_both_ways(name, t.as_ref(), &valid)?;
+            same_both_ways(name, t.as_ref(), &any)?;
         }
     }
 
