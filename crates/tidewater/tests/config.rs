@@ -389,6 +389,41 @@ fn problems_of_every_part_are_collected() {
 }
 
 #[test]
+fn problems_of_every_transform_and_predicate() {
+    let err = with(&[
+        ("predicates", "isHeartbeat,broken"),
+        ("predicates.isHeartbeat.type", "TopicNameMatches"),
+        ("predicates.isHeartbeat.pattern", "__debezium-heartbeat.*"),
+        ("predicates.broken.type", "TopicNameMatches"),
+        ("transforms", "route,drop,mask,keep"),
+        ("transforms.keep.type", "Filter"),
+        ("transforms.keep.predicate", "broken"),
+        ("transforms.keep.negate", "true"),
+        ("transforms.route.type", "RegexRouter"),
+        ("transforms.route.regex", "(.*)"),
+        ("transforms.route.replacement", "x-$1"),
+        ("transforms.route.predicate", "broken"),
+        ("transforms.route.negate", "maybe"),
+        (
+            "transforms.drop.type",
+            "org.apache.kafka.connect.transforms.Filter",
+        ),
+        ("transforms.drop.predicate", "isHeartbeat"),
+        ("transforms.mask.type", "MaskField$Value"),
+    ])
+    .unwrap_err();
+    assert_eq!(
+        err.keys().collect::<Vec<_>>(),
+        [
+            "predicates.broken.pattern",
+            "transforms.mask.fields",
+            "transforms.route.negate"
+        ],
+        "{err}"
+    );
+}
+
+#[test]
 fn json_values_connect_style() {
     let config = ConnectorConfig::from_json(
         r#"{"database.hostname": "h", "database.user": "u", "database.dbname": "d",
@@ -972,6 +1007,17 @@ fn secrets_never_leak() {
         out
     };
     let outputs_err = |e: &ConfigErrors| vec![e.to_string(), format!("{e:?}")];
+
+    // Redaction hides secrets, not everything.
+    let shown = format!("{:?}", with(&[("database.password", SECRET)]).unwrap());
+    assert!(
+        shown.contains("\"database.hostname\": \"localhost\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\"database.password\": \"<redacted>\""),
+        "{shown}"
+    );
 
     // Direct, env placeholder, file placeholder, as a SASL password in a JAAS line.
     for (key, value) in [

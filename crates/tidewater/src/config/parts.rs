@@ -227,7 +227,15 @@ fn drop_alias(map: &mut Map, problem: &ConfigProblem) -> bool {
                 .collect();
             for k in gated {
                 if let Some(base) = k.strip_suffix(".predicate") {
-                    map.remove(&format!("{base}.negate"));
+                    // `negate=true` needs a predicate: drop it too, unless its value is
+                    // wrong anyway (then it is still reported).
+                    let negate = format!("{base}.negate");
+                    if map.get(&negate).is_some_and(|v| {
+                        v.trim().eq_ignore_ascii_case("true")
+                            || v.trim().eq_ignore_ascii_case("false")
+                    }) {
+                        map.remove(&negate);
+                    }
                 }
                 map.remove(&k);
             }
