@@ -384,12 +384,14 @@ impl ConfigParser {
         let mut resolver = providers::Resolver::new(&self.providers);
         let mut values = BTreeMap::new();
         for (key, raw) in &written {
-            if is_secret_key(key) {
-                report.secret(raw);
-            }
+            let secret = is_secret_key(key);
             match resolver.resolve(raw) {
                 Ok(resolved) => {
-                    if is_secret_key(key) {
+                    if secret {
+                        // The placeholder text itself is no secret (messages may name it).
+                        if !resolved.substituted {
+                            report.secret(raw);
+                        }
                         report.secret(&resolved.value);
                     }
                     for w in resolved.warnings {
@@ -397,7 +399,12 @@ impl ConfigParser {
                     }
                     values.insert(key.clone(), resolved.value);
                 }
-                Err(reason) => report.problem(key, Some(raw), reason),
+                Err(reason) => {
+                    if secret {
+                        report.secret(raw);
+                    }
+                    report.problem(key, Some(raw), reason);
+                }
             }
         }
 
