@@ -747,7 +747,7 @@ where
             budget: Budget {
                 records: Arc::clone(&records_room),
                 max_records: max_queue,
-                bytes: bytes_room,
+                bytes: bytes_room.clone(),
             },
             resume: loaded.clone(),
         });
@@ -769,6 +769,7 @@ where
             shutdown_timeout,
             room: records_room,
             max_records: max_queue,
+            bytes_room,
             last_progress: tokio::time::Instant::now(),
             replacements: 0,
         };

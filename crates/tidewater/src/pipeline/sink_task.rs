@@ -29,9 +29,14 @@ pub(super) type SinkFactory<K> =
 /// How often deliveries are polled while records are outstanding.
 const POLL: Duration = Duration::from_millis(20);
 
-/// With records outstanding and no delivery for this long, the sink is
-/// flushed (for sinks that only report deliveries on `flush`).
+/// With records outstanding, no delivery for this long and the convert stage
+/// out of room, the sink is flushed (for sinks that only report deliveries on
+/// `flush`; the others keep reporting while they are polled).
 const STALL: Duration = Duration::from_millis(500);
+
+/// With records outstanding and no delivery for this long, the sink is
+/// flushed even though there is room (a quiet stream on such a sink).
+const IDLE_FLUSH: Duration = Duration::from_secs(5);
 
 /// The first pause before replacing a failed sink (Kafka Connect's).
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(300);
@@ -55,6 +60,8 @@ pub(super) struct SinkStage<K> {
     pub(super) shutdown_timeout: Duration,
     pub(super) room: Arc<Semaphore>,
     pub(super) max_records: usize,
+    /// Room in `max.queue.size.in.bytes`, and its size.
+    pub(super) bytes_room: Option<(Arc<Semaphore>, usize)>,
     pub(super) last_progress: Instant,
     pub(super) replacements: u32,
 }
@@ -108,12 +115,25 @@ impl<K: Sink> SinkStage<K> {
                 },
                 () = tokio::time::sleep(POLL), if outstanding => {
                     self.poll();
-                    if self.tracker.pending() > 0 && self.last_progress.elapsed() >= STALL {
+                    let quiet = self.last_progress.elapsed();
+                    if self.tracker.pending() > 0
+                        && ((quiet >= STALL && self.starved()) || quiet >= IDLE_FLUSH)
+                    {
                         self.flush_now().await?;
                     }
                 }
             }
         }
+    }
+
+    /// Whether the convert stage may be waiting for room that only deliveries free.
+    fn starved(&self) -> bool {
+        let records = self.room.available_permits() < self.resend_batch.min(self.max_records);
+        let bytes = self
+            .bytes_room
+            .as_ref()
+            .is_some_and(|(room, max)| room.available_permits() < max / 2);
+        records || bytes
     }
 
     async fn send(&mut self, outgoing: Outgoing) -> Result<(), PipelineError> {

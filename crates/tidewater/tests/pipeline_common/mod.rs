@@ -113,7 +113,12 @@ pub fn source_config(pg: &PgCluster, db: &str, name: &str, extra: &[(&str, &str)
 
 /// A producer for `bootstrap` with short timeouts and one partition per new topic.
 pub fn producer(bootstrap: &str) -> ProducerConfig {
-    ProducerConfig::from_properties([
+    producer_with(bootstrap, &[])
+}
+
+/// [`producer`] with `extra` settings.
+pub fn producer_with(bootstrap: &str, extra: &[(&str, &str)]) -> ProducerConfig {
+    let base = [
         ("bootstrap.servers", bootstrap),
         ("linger.ms", "5"),
         ("request.timeout.ms", "5000"),
@@ -121,8 +126,8 @@ pub fn producer(bootstrap: &str) -> ProducerConfig {
         ("max.block.ms", "10000"),
         ("topic.creation.default.partitions", "1"),
         ("topic.creation.default.replication.factor", "1"),
-    ])
-    .unwrap()
+    ];
+    ProducerConfig::from_properties(base.iter().chain(extra).copied()).unwrap()
 }
 
 /// Reads `topic` from the beginning with librdkafka until `n` records arrived
@@ -217,5 +222,91 @@ where
             return None;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// What [`count_topic`] read.
+#[derive(Debug)]
+pub struct TopicCount {
+    /// Records read.
+    pub count: u64,
+    /// The first record's value and position header.
+    pub first: Option<(Value, Position)>,
+    /// The last record's value and position header.
+    pub last: Option<(Value, Position)>,
+}
+
+const COUNT_SCRIPT: &str = r#"
+import json, sys, time, uuid
+from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING, KafkaException
+bootstrap, topic, expected, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+deadline = time.monotonic() + timeout
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "tidewater-count-" + str(uuid.uuid4()),
+              "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+while True:
+    t = c.list_topics(topic, timeout=5).topics.get(topic)
+    if t is not None and t.error is None and t.partitions:
+        break
+    if time.monotonic() > deadline:
+        raise SystemExit("topic " + topic + " not found")
+    time.sleep(0.1)
+c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in t.partitions])
+count, first, last = 0, None, None
+while count < expected and time.monotonic() < deadline:
+    for m in c.consume(num_messages=1000, timeout=0.5):
+        if m.error() is not None:
+            raise KafkaException(m.error())
+        if first is None:
+            first = m
+        last, count = m, count + 1
+def rec(m):
+    if m is None:
+        return None
+    return {"value": m.value().decode() if m.value() is not None else None,
+            "headers": [[k, v.decode() if v is not None else None] for k, v in (m.headers() or [])]}
+print(json.dumps({"count": count, "first": rec(first), "last": rec(last)}))
+c.close()
+"#;
+
+/// Reads `topic` with librdkafka until `expected` records (or `timeout`),
+/// keeping only the count and the first and last records (for topics too
+/// large to print).
+pub fn count_topic(bootstrap: &str, topic: &str, expected: u64, timeout: Duration) -> TopicCount {
+    let python = tidewater_testkit::python().expect("the project's virtualenv (scripts/setup.sh)");
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(COUNT_SCRIPT)
+        .args([
+            bootstrap,
+            topic,
+            &expected.to_string(),
+            &format!("{:.3}", timeout.as_secs_f64()),
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "counting {topic} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let record = |r: &Value| -> Option<(Value, Position)> {
+        let value = r
+            .get("value")?
+            .as_str()
+            .map_or(Value::Null, |v| serde_json::from_str(v).unwrap());
+        let position = r["headers"]
+            .as_array()?
+            .iter()
+            .find(|h| h[0] == tidewater::POSITION_HEADER)?[1]
+            .as_str()?
+            .parse()
+            .ok()?;
+        Some((value, position))
+    };
+    TopicCount {
+        count: doc["count"].as_u64().unwrap(),
+        first: record(&doc["first"]),
+        last: record(&doc["last"]),
     }
 }
