@@ -851,3 +851,77 @@ async fn heartbeats_run_and_idle_captured_tables_do_not_hold_the_slot() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_gives_up_on_a_sink_that_never_delivers() {
+    let pg = PG.get();
+    let db = common::fresh_db(&pg, "stuck");
+    let name = common::unique("stuck");
+    pg.psql_db(&db, "CREATE TABLE t (id int PRIMARY KEY);")
+        .unwrap();
+    let config = common::source_config(
+        &pg,
+        &db,
+        &name,
+        &[
+            ("table.include.list", "public.t"),
+            ("snapshot.mode", "no_data"),
+        ],
+    );
+    let slot = config.slot_name.clone();
+    let mut settings = RuntimeSettings::default();
+    // Room for only part of the rows: the convert stage ends up waiting.
+    settings.max_queue_size = 100;
+    settings.max_batch_size = 10;
+    let sink = MemorySink::new();
+    sink.pause();
+    let pipeline = Pipeline::builder()
+        .postgres(config)
+        .envelope(EnvelopeConfig::new(name.as_str(), db.as_str()))
+        .settings(settings)
+        .sink(sink.clone())
+        .shutdown_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let (token, metrics) = (pipeline.shutdown_token(), pipeline.metrics());
+    let run = tokio::spawn(pipeline.run());
+    let client = pg.connect(&db).await.unwrap();
+    common::eventually(WAIT, || async {
+        let rows = client
+            .query(
+                "SELECT 1 FROM pg_replication_slots WHERE slot_name = $1",
+                &[&slot],
+            )
+            .await
+            .unwrap();
+        (!rows.is_empty()).then_some(())
+    })
+    .await
+    .expect("the slot");
+    let before = common::confirmed_flush(&client, &slot).await;
+    client
+        .batch_execute("INSERT INTO t SELECT generate_series(1, 500)")
+        .await
+        .unwrap();
+    common::eventually(WAIT, || async {
+        (metrics.snapshot().queue_depths.get(&Queue::Sink) == Some(&100)).then_some(())
+    })
+    .await
+    .expect("the queue towards the sink fills up");
+    let started = std::time::Instant::now();
+    token.cancel();
+    let summary = tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("the shutdown does not wait for the stuck sink")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(summary.records_delivered, 0, "{summary:?}");
+    assert_eq!(summary.acknowledged, None);
+    assert!(summary.records_sent >= 100, "{summary:?}");
+    assert_eq!(common::confirmed_flush(&client, &slot).await, before);
+}

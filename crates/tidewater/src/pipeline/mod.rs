@@ -772,6 +772,7 @@ where
             bytes_room,
             last_progress: tokio::time::Instant::now(),
             replacements: 0,
+            stop_deadline: None,
         };
         tracing::info!(
             connector = %settings.name,

@@ -64,6 +64,8 @@ pub(super) struct SinkStage<K> {
     pub(super) bytes_room: Option<(Arc<Semaphore>, usize)>,
     pub(super) last_progress: Instant,
     pub(super) replacements: u32,
+    /// When a shutdown began: the sink has until then to deliver.
+    pub(super) stop_deadline: Option<Instant>,
 }
 
 /// What the sink stage reports when it ends.
@@ -102,10 +104,15 @@ impl<K: Sink> SinkStage<K> {
         input: &mut mpsc::Receiver<Outgoing>,
         sent: &mut u64,
     ) -> Result<(), PipelineError> {
+        let stop = self.stop.clone();
         loop {
             let outstanding = self.tracker.pending() > 0;
             tokio::select! {
                 biased;
+                () = stop.cancelled(), if self.stop_deadline.is_none() => {
+                    // Upstream stops reading; give the sink until the deadline.
+                    self.stop_deadline = Some(Instant::now() + self.shutdown_timeout);
+                }
                 item = input.recv() => match item {
                     Some(outgoing) => {
                         *sent += outgoing.records.len() as u64;
@@ -115,6 +122,11 @@ impl<K: Sink> SinkStage<K> {
                 },
                 () = tokio::time::sleep(POLL), if outstanding => {
                     self.poll();
+                    if self.stop_deadline.is_some_and(|d| Instant::now() >= d) {
+                        // The sink does not deliver: stop waiting for it (what
+                        // is undelivered stays unacknowledged).
+                        return Ok(());
+                    }
                     let quiet = self.last_progress.elapsed();
                     if self.tracker.pending() > 0
                         && ((quiet >= STALL && self.starved()) || quiet >= IDLE_FLUSH)
@@ -237,7 +249,8 @@ impl<K: Sink> SinkStage<K> {
 
     /// After the last input: flush within the shutdown deadline.
     async fn drain(&mut self) -> Result<(), PipelineError> {
-        let deadline = Instant::now() + self.shutdown_timeout;
+        let timeout = Instant::now() + self.shutdown_timeout;
+        let deadline = self.stop_deadline.map_or(timeout, |d| d.min(timeout));
         loop {
             self.poll();
             if self.tracker.pending() == 0 {
