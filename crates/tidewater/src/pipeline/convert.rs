@@ -95,6 +95,8 @@ struct Failure {
 
 /// Room the stage may take in the queue towards the sink.
 pub(super) struct Budget {
+    /// The source stage's room in `max.queue.size` (events), for the gauge.
+    pub(super) events: Arc<Semaphore>,
     pub(super) records: Arc<Semaphore>,
     pub(super) max_records: usize,
     pub(super) bytes: Option<(Arc<Semaphore>, usize)>,
@@ -225,6 +227,12 @@ impl ConvertStage {
                     self.apply_catalog(catalog);
                     let alive = self.events(&events).await?;
                     drop(_permit);
+                    self.metrics.set_queue_depth(
+                        Queue::Source,
+                        self.budget
+                            .max_records
+                            .saturating_sub(self.budget.events.available_permits()),
+                    );
                     alive
                 }
                 SourceItem::Heartbeat => self.heartbeat().await?,

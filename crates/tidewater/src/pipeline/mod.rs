@@ -745,6 +745,7 @@ where
             metrics: Arc::clone(&metrics),
             out: records_tx,
             budget: Budget {
+                events: Arc::clone(&events_room),
                 records: Arc::clone(&records_room),
                 max_records: max_queue,
                 bytes: bytes_room.clone(),
