@@ -178,8 +178,9 @@ pub(crate) fn cast_value(
             .as_str()
             .parse()
             .map_err(|_| bad("is not a whole number in range"))?;
-        let limit = 1i64 << (max_bits - 1);
-        if n < -limit || n > limit - 1 {
+        // In i128: for 64 bits the limit itself is out of i64's range.
+        let (n_wide, limit) = (i128::from(n), 1i128 << (max_bits - 1));
+        if n_wide < -limit || n_wide > limit - 1 {
             return Err(bad("is out of range for the requested type"));
         }
         Ok(n)

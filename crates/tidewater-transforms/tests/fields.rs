@@ -447,6 +447,28 @@ fn cast() {
     r.key = Some(Value::Int32(7));
     let out = run(&c, r).unwrap();
     assert_eq!(out.key, Some(Value::Int64(7)));
+    // Strings parse into the whole range of the target type, and no further.
+    for (spec, text, expected) in [
+        (
+            "int64",
+            "-9223372036854775808",
+            Some(Value::Int64(i64::MIN)),
+        ),
+        ("int64", "9223372036854775807", Some(Value::Int64(i64::MAX))),
+        ("int64", "9223372036854775808", None),
+        ("int8", "-128", Some(Value::Int8(-128))),
+        ("int8", "128", None),
+    ] {
+        let c = one("Cast$Key", &[("spec", spec)]);
+        let mut r = record();
+        r.key_schema = Some(Arc::new(Schema::of(SchemaType::String)));
+        r.key = Some(Value::from(text));
+        assert_eq!(
+            c.apply(r).ok().flatten().and_then(|o| o.key),
+            expected,
+            "{spec} {text}"
+        );
+    }
     let c = one("Cast$Value", &[("spec", "ratio:string,name:int32")]);
     assert!(c.apply(record()).is_err(), "'pen' is not an int32");
     let c = one("Cast$Value", &[("spec", "ratio:string")]);
