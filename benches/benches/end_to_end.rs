@@ -15,6 +15,8 @@
 
 use std::time::{Duration, Instant};
 
+use tidewater_pgoutput::TransactionEvent;
+use tidewater_postgres::{ChangeSource, PostgresSource, SourceConfig};
 use tidewater_testkit::PgCluster;
 
 const DB: &str = "bench";
@@ -111,6 +113,49 @@ fn recvlogical(pg: &PgCluster, slot: &str, end_lsn: &str) -> Duration {
     elapsed
 }
 
+/// Source configuration for an existing slot (stream only, no snapshot).
+fn source_config(pg: &PgCluster, slot: &str) -> SourceConfig {
+    SourceConfig::from_properties([
+        ("database.hostname", pg.host().to_owned()),
+        ("database.port", pg.port().to_string()),
+        ("database.user", "postgres".to_owned()),
+        ("database.dbname", DB.to_owned()),
+        ("slot.name", slot.to_owned()),
+        ("publication.name", PUBLICATION.to_owned()),
+        ("publication.autocreate.mode", "disabled".to_owned()),
+        ("snapshot.mode", "no_data".to_owned()),
+    ])
+    .unwrap()
+}
+
+/// (c0) The source alone: frames decoded and assembled into change events, acknowledged
+/// per batch, nothing built from them.
+async fn source_only(pg: &PgCluster, slot: &str, rows: u64) -> (Duration, u64) {
+    let mut source = PostgresSource::start(source_config(pg, slot))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut changes = 0u64;
+    'outer: loop {
+        let batch = source.next_batch().await.unwrap();
+        for event in &batch {
+            match event {
+                TransactionEvent::Change(_) => changes += 1,
+                TransactionEvent::Commit(c) => {
+                    source.acknowledge(c.end_lsn);
+                    if changes >= rows {
+                        break 'outer;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let elapsed = start.elapsed();
+    source.close().await.unwrap();
+    (elapsed, changes)
+}
+
 fn main() {
     // `cargo test --benches` runs this with `--bench` absent: keep that cheap.
     if !std::env::args().any(|a| a == "--bench") {
@@ -119,8 +164,9 @@ fn main() {
     let rows = rows();
     let pg = PgCluster::builder().start().unwrap();
     schema(&pg);
-    pg.create_logical_slot(DB, "slot_recvlogical", false)
-        .unwrap();
+    for slot in ["slot_recvlogical", "slot_source"] {
+        pg.create_logical_slot(DB, slot, false).unwrap();
+    }
     let started = Instant::now();
     let end_lsn = workload(&pg, 1, rows);
     eprintln!(
@@ -130,5 +176,16 @@ fn main() {
     let a = recvlogical(&pg, "slot_recvlogical", &end_lsn);
     let a_rate = rows as f64 / a.as_secs_f64();
     println!("(a) pg_recvlogical: {rows} changes in {a:.2?} = {a_rate:.0} events/s");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (c0, changes) = runtime.block_on(source_only(&pg, "slot_source", rows));
+    assert_eq!(changes, rows, "the source saw every change");
+    let c0_rate = rows as f64 / c0.as_secs_f64();
+    println!(
+        "(c0) PostgresSource alone: {rows} changes in {c0:.2?} = {c0_rate:.0} events/s, ratio to (a) {:.2}",
+        c0_rate / a_rate
+    );
     let _ = walsender_cpu;
 }
