@@ -133,7 +133,8 @@ pub use config::{ConfigErrors, ConnectorConfig};
 pub use delivery::{ParsePositionError, Position};
 pub use error::{BoxError, ErrorStage, PipelineError};
 pub use pipeline::{
-    JSON_CONVERTER_CLASS, Pipeline, PipelineBuilder, RecordConverter, RunSummary, Unset,
+    ConfiguredBuilder, JSON_CONVERTER_CLASS, Pipeline, PipelineBuilder, RecordConverter,
+    RunSummary, Unset,
 };
 pub use settings::{
     DeadLetterQueue, ErrorTolerance, FailureHandling, OffsetStorage, RuntimeSettings,

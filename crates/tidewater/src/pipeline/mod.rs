@@ -21,6 +21,7 @@
 mod background;
 mod catalog;
 mod convert;
+mod from_config;
 mod sink_task;
 mod source_task;
 
@@ -41,6 +42,8 @@ use tidewater_transforms::{Transform, TransformChain};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+
+pub use self::from_config::ConfiguredBuilder;
 
 use self::catalog::SourceCatalog;
 use self::convert::{Budget, ConvertParts, ConvertStage};
