@@ -1,0 +1,117 @@
+//! What keeps the Kafka sink fast with small produce requests, against a real broker (tansu
+//! from the test kit).
+//!
+//! rskafka writes a request as its 4-byte length, then its body. With Nagle's algorithm on,
+//! a body shorter than the MSS (65,483 bytes on loopback) waits for the broker's delayed ACK
+//! of the length, about 40 ms, so each partition moved one `batch.size` (16 KB by default)
+//! per 40 ms. The workspace patches rskafka to set `TCP_NODELAY` on every broker connection
+//! (`vendor/rskafka/TIDEWATER-PATCHES.md`); these tests check the sockets themselves, not
+//! timings.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs,
+    reason = "tests panic on unexpected results by design"
+)]
+
+mod common;
+
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::{BorrowedFd, RawFd};
+
+use tidewater_kafka::{KafkaSink, ProducerRecord, Sink};
+use tidewater_testkit::Broker;
+
+use common::config;
+
+/// This process's TCP connections to `port`: (peer address, whether `TCP_NODELAY` is set).
+///
+/// Walks `/proc/self/fd`, and for every socket reads its peer and its `TCP_NODELAY` through
+/// a duplicate of the descriptor (closing the duplicate leaves the connection open).
+fn connections_to(port: u16) -> Vec<(SocketAddr, bool)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd (Linux)") {
+        let Ok(entry) = entry else { continue };
+        let Ok(target) = std::fs::read_link(entry.path()) else {
+            continue;
+        };
+        if !target.to_string_lossy().starts_with("socket:") {
+            continue;
+        }
+        let Ok(fd) = entry.file_name().to_string_lossy().parse::<RawFd>() else {
+            continue;
+        };
+        let Some(stream) = duplicate(fd) else {
+            continue;
+        };
+        // Sockets that are not connected TCP sockets have no TCP peer.
+        let Ok(peer) = stream.peer_addr() else {
+            continue;
+        };
+        if peer.port() == port {
+            found.push((peer, stream.nodelay().expect("getsockopt TCP_NODELAY")));
+        }
+    }
+    found
+}
+
+/// A duplicate of descriptor `fd` as a `TcpStream` (whatever kind of socket it is).
+#[allow(
+    unsafe_code,
+    reason = "reading socket options of descriptors owned by the client under test"
+)]
+fn duplicate(fd: RawFd) -> Option<TcpStream> {
+    // SAFETY: `fd` was listed in /proc/self/fd just before; the sink keeps its connections
+    // open while the test looks (nothing closes them concurrently), and the borrow only
+    // lives for the `F_DUPFD_CLOEXEC` call. A descriptor closed meanwhile makes the
+    // duplication fail, which is skipped.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    borrowed.try_clone_to_owned().ok().map(TcpStream::from)
+}
+
+/// Every connection the sink opens to the broker (metadata, then the partition leader)
+/// disables Nagle's algorithm.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_connections_disable_nagle() {
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let port = broker.port();
+    assert!(
+        connections_to(port).is_empty(),
+        "no connection to the broker before the sink connects"
+    );
+    let mut sink = KafkaSink::connect(config(
+        &broker.bootstrap(),
+        &[("topic.creation.default.partitions", "2")],
+    ))
+    .await
+    .unwrap();
+    let records: Vec<ProducerRecord> = (0..100)
+        .map(|i| {
+            ProducerRecord::new("nagle")
+                .key(format!("key-{i}"))
+                .value(vec![b'x'; 400])
+        })
+        .collect();
+    sink.send(records).await.unwrap();
+    assert_eq!(sink.flush().await.unwrap().len(), 100);
+
+    let connections = connections_to(port);
+    assert!(
+        !connections.is_empty(),
+        "the sink's connections to port {port} were not found"
+    );
+    let with_nagle: Vec<SocketAddr> = connections
+        .iter()
+        .filter(|(_, nodelay)| !nodelay)
+        .map(|(peer, _)| *peer)
+        .collect();
+    assert!(
+        with_nagle.is_empty(),
+        "{} of {} connections to the broker have Nagle's algorithm on: {with_nagle:?}",
+        with_nagle.len(),
+        connections.len()
+    );
+    sink.close().await.unwrap();
+}
