@@ -35,26 +35,33 @@ pub fn error_text(error: &dyn std::error::Error) -> String {
 pub fn stop_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
-    tokio::spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            match signal(SignalKind::terminate()) {
-                Ok(mut term) => {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Registered here, before this returns, so that no signal is missed.
+        let signals = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        );
+        tokio::spawn(async move {
+            match signals {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
                     tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {}
-                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
                     }
                 }
-                Err(_) => {
+                _ => {
                     let _ = tokio::signal::ctrl_c().await;
                 }
             }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+            eprintln!("stopping (signal received)");
+            cancel.cancel();
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
         eprintln!("stopping (signal received)");
         cancel.cancel();
     });
