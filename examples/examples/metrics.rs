@@ -208,9 +208,14 @@ async fn answer(
     } else {
         "text/plain; charset=utf-8"
     };
+    let allow = if status.starts_with("405") {
+        "Allow: GET, HEAD\r\n"
+    } else {
+        ""
+    };
     let mut response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
+         {allow}Connection: close\r\n\r\n",
         body.len()
     );
     if !head_only {

@@ -6,7 +6,7 @@
 //!     --config examples/connector.json [--progress-interval SECONDS]
 //! ```
 //!
-//! [`examples/connector.json`](../connector.json) is a `pgoutput` connector for
+//! `examples/connector.json` is a `pgoutput` connector for
 //! `public.customers` of database `inventory` on `localhost:5432`, flattened by
 //! Debezium's `ExtractNewRecordState` (`unwrap`: deletes rewritten with
 //! `__deleted: "true"`, tombstones kept, `__op` added), producing to
