@@ -53,6 +53,14 @@ impl Sink for AnySink {
         }
     }
 
+    async fn progress(&mut self) {
+        match self {
+            Self::Kafka(sink) => sink.progress().await,
+            Self::JsonLines(sink) => sink.progress().await,
+            Self::Memory(sink) => sink.progress().await,
+        }
+    }
+
     async fn flush(&mut self) -> Result<Vec<Delivery>> {
         match self {
             Self::Kafka(sink) => sink.flush().await,

@@ -20,7 +20,7 @@ pub use config::{
 };
 pub use error::{ConfigError, Result, SinkError};
 pub use json_lines::JsonLinesSink;
-pub use kafka::{KafkaSink, LogRecord, TopicLog, TopicLogError};
+pub use kafka::{KafkaSink, LogRecord, ProducerStats, TopicLog, TopicLogError};
 pub use memory::{MemorySink, StoredRecord};
 pub use record::{Delivery, Header, ProducerRecord};
 pub use sink::Sink;

@@ -193,6 +193,19 @@ impl Sink for MemorySink {
         Self::take_acknowledged(&mut self.state())
     }
 
+    /// Resolves at once when deliveries wait to be taken, else at the next
+    /// [`resume`](Self::resume) or [`fail`](Self::fail).
+    async fn progress(&mut self) {
+        let resumed = self.shared.resumed.notified();
+        {
+            let state = self.state();
+            if state.acknowledged > state.reported {
+                return;
+            }
+        }
+        resumed.await;
+    }
+
     async fn flush(&mut self) -> Result<Vec<Delivery>> {
         loop {
             // Register interest before checking, so a resume between the check and the wait
@@ -288,6 +301,38 @@ mod tests {
             assert_eq!(rest.len(), 1);
             assert_eq!(rest[0].offset, 1);
             resumer.await.unwrap();
+        });
+    }
+
+    #[test]
+    fn progress_resolves_on_news_only() {
+        use std::future::Future;
+        use std::task::{Context, Waker};
+
+        rt().block_on(async {
+            let mut cx = Context::from_waker(Waker::noop());
+            let mut sink = MemorySink::new();
+            let handle = sink.clone();
+            handle.pause();
+            sink.send(vec![ProducerRecord::new("t").value("1")])
+                .await
+                .unwrap();
+            {
+                let mut progress = std::pin::pin!(sink.progress());
+                assert!(progress.as_mut().poll(&mut cx).is_pending(), "paused");
+                handle.resume();
+                assert!(progress.as_mut().poll(&mut cx).is_ready(), "resumed");
+            }
+            {
+                let mut progress = std::pin::pin!(sink.progress());
+                assert!(
+                    progress.as_mut().poll(&mut cx).is_ready(),
+                    "a delivery waits"
+                );
+            }
+            assert_eq!(sink.acknowledged().len(), 1);
+            let mut progress = std::pin::pin!(sink.progress());
+            assert!(progress.as_mut().poll(&mut cx).is_pending(), "all taken");
         });
     }
 

@@ -26,13 +26,24 @@ use crate::record::{Delivery, ProducerRecord};
 ///   (a broker restart mid-request) may be written twice, in order.
 ///
 /// A caller that needs the deliveries regularly (to acknowledge its own source) calls
-/// `acknowledged` between sends, and `flush` where it needs everything durable.
+/// `acknowledged` between sends, and `flush` where it needs everything durable. Between
+/// sends it can wait on [`progress`](Self::progress) instead of polling on a timer.
 pub trait Sink: Send {
     /// Queues `records`, in order, returning once they are all accepted.
     fn send(&mut self, records: Vec<ProducerRecord>) -> impl Future<Output = Result<()>> + Send;
 
     /// The deliveries acknowledged since the previous call, in send order, without waiting.
     fn acknowledged(&mut self) -> Vec<Delivery>;
+
+    /// Resolves when [`acknowledged`](Self::acknowledged) may have something new to return
+    /// (a destination answered), so that a caller learns of deliveries as they happen. It
+    /// may resolve with nothing new (call it again). Cancel safe.
+    ///
+    /// The default never resolves: sinks without it are polled by their callers.
+    /// [`KafkaSink`](crate::KafkaSink) resolves on every produce answer.
+    fn progress(&mut self) -> impl Future<Output = ()> + Send {
+        std::future::pending()
+    }
 
     /// Waits until every record sent so far is acknowledged, and returns the deliveries not
     /// yet returned, in send order. Fails with the first delivery error.

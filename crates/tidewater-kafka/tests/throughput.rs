@@ -1,12 +1,13 @@
 //! What keeps the Kafka sink fast with small produce requests, against a real broker (tansu
-//! from the test kit).
+//! from the test kit). These tests check sockets and request counters, not timings.
 //!
-//! rskafka writes a request as its 4-byte length, then its body. With Nagle's algorithm on,
-//! a body shorter than the MSS (65,483 bytes on loopback) waits for the broker's delayed ACK
-//! of the length, about 40 ms, so each partition moved one `batch.size` (16 KB by default)
-//! per 40 ms. The workspace patches rskafka to set `TCP_NODELAY` on every broker connection
-//! (`vendor/rskafka/TIDEWATER-PATCHES.md`); these tests check the sockets themselves, not
-//! timings.
+//! * rskafka writes a request as its 4-byte length, then its body. With Nagle's algorithm
+//!   on, a body shorter than the MSS (65,483 bytes on loopback) waits for the broker's
+//!   delayed ACK of the length, about 40 ms, so each partition moved one `batch.size` (16 KB
+//!   by default) per 40 ms. The workspace patches rskafka to set `TCP_NODELAY` on every
+//!   broker connection (`vendor/rskafka/TIDEWATER-PATCHES.md`).
+//! * Records sent a few hundred at a time fill batches up to `batch.size`
+//!   ([`KafkaSink::stats`]).
 
 #![allow(
     clippy::unwrap_used,
@@ -113,5 +114,100 @@ async fn broker_connections_disable_nagle() {
         with_nagle.len(),
         connections.len()
     );
+    sink.close().await.unwrap();
+}
+
+/// Sent the way the pipeline sends (a few hundred records per call, deliveries polled
+/// between calls), records fill `batch.size`: the request counters show batches close to
+/// full rather than a request per call or per record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_stream_fills_batches() {
+    const RECORDS: usize = 6000;
+    const VALUE: usize = 500;
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let mut sink = KafkaSink::connect(config(
+        &broker.bootstrap(),
+        &[
+            ("topic.creation.default.partitions", "1"),
+            ("linger.ms", "5"),
+        ],
+    ))
+    .await
+    .unwrap();
+    let batch_size = sink.config().batch_size;
+    let records: Vec<ProducerRecord> = (0..RECORDS)
+        .map(|i| {
+            ProducerRecord::new("steady")
+                .key(format!("key-{i:05}"))
+                .value(vec![b'v'; VALUE])
+        })
+        .collect();
+    let size = records[0].estimated_size();
+    let mut delivered = 0;
+    for chunk in records.chunks(200) {
+        sink.send(chunk.to_vec()).await.unwrap();
+        delivered += sink.acknowledged().len();
+    }
+    delivered += sink.flush().await.unwrap().len();
+    assert_eq!(delivered, RECORDS);
+
+    let stats = sink.stats();
+    assert_eq!(stats.records, RECORDS as u64, "{stats:?}");
+    assert_eq!(stats.bytes, (RECORDS * size) as u64, "{stats:?}");
+    assert_eq!(stats.failed_requests, 0, "{stats:?}");
+    // A batch closes at the first record reaching batch.size.
+    let full = batch_size.div_ceil(size);
+    let per_request = stats.records_per_request();
+    assert!(
+        per_request >= 0.75 * full as f64,
+        "{per_request:.1} records per request, a full batch holds {full}: {stats:?}"
+    );
+    assert!(
+        stats.requests <= (RECORDS as u64).div_ceil((full as u64 * 3) / 4),
+        "{stats:?}"
+    );
+    sink.close().await.unwrap();
+}
+
+/// `progress` resolves as produce answers arrive, so a caller learns of every delivery
+/// without `flush` or a polling timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_reports_deliveries_as_they_arrive() {
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let mut sink = KafkaSink::connect(config(
+        &broker.bootstrap(),
+        &[
+            ("topic.creation.default.partitions", "3"),
+            ("batch.size", "2048"),
+        ],
+    ))
+    .await
+    .unwrap();
+    let records: Vec<ProducerRecord> = (0..300)
+        .map(|i| {
+            ProducerRecord::new("progress")
+                .key(format!("key-{i}"))
+                .value(vec![b'p'; 100])
+        })
+        .collect();
+    sink.send(records).await.unwrap();
+    let mut delivered = Vec::new();
+    let mut wakeups = 0;
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while delivered.len() < 300 {
+            sink.progress().await;
+            wakeups += 1;
+            delivered.extend(sink.acknowledged());
+        }
+    })
+    .await
+    .expect("every delivery reported through progress");
+    assert_eq!(delivered.len(), 300);
+    // One wake-up per produce answer at most, and the answers were many: a batch closes
+    // at the first record reaching 2 KB.
+    let stats = sink.stats();
+    assert!(wakeups <= stats.requests, "{wakeups} wake-ups, {stats:?}");
+    assert!(stats.requests * (2048 + 130) >= stats.bytes, "{stats:?}");
+    assert!(sink.flush().await.unwrap().is_empty());
     sink.close().await.unwrap();
 }

@@ -5,7 +5,7 @@ mod tls;
 mod tracker;
 mod worker;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use rskafka::BackoffConfig;
 use rskafka::client::error::{Error as ClientError, ProtocolError};
 use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig as WireSasl};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -25,7 +25,7 @@ use crate::partitioner::{StickyPartitioner, partition_for_key};
 use crate::record::{Delivery, ProducerRecord, now_millis};
 use crate::sink::Sink;
 use tracker::{Completion, Tracker};
-use worker::{BATCH_OVERHEAD, PartitionWorker, Queued, WorkerMsg};
+use worker::{BATCH_OVERHEAD, Counters, PartitionWorker, Queued, WorkerMsg};
 
 pub use log::{LogRecord, TopicLog, TopicLogError};
 
@@ -46,6 +46,39 @@ struct TopicState {
 struct WorkerHandle {
     tx: UnboundedSender<WorkerMsg>,
     task: JoinHandle<()>,
+}
+
+/// Counters of a [`KafkaSink`]'s produce requests since it connected
+/// ([`KafkaSink::stats`]).
+///
+/// Each produce request carries one record batch of one partition, so
+/// `records / requests` is the mean batch the broker received: with a steady stream it
+/// approaches `batch.size` divided by the record size; far below that, requests are
+/// paying for records that `linger.ms` could have gathered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProducerStats {
+    /// Produce requests attempted, retries included.
+    pub requests: u64,
+    /// Attempts that failed (and were retried, or failed the sink).
+    pub failed_requests: u64,
+    /// Records the broker acknowledged.
+    pub records: u64,
+    /// Their size as counted against `batch.size`
+    /// ([`ProducerRecord::estimated_size`]).
+    pub bytes: u64,
+}
+
+impl ProducerStats {
+    /// Acknowledged records per successful request (0 before the first).
+    pub fn records_per_request(&self) -> f64 {
+        let succeeded = self.requests.saturating_sub(self.failed_requests);
+        if succeeded == 0 {
+            0.0
+        } else {
+            self.records as f64 / succeeded as f64
+        }
+    }
 }
 
 /// A [`Sink`] producing to Kafka with [rskafka](https://docs.rs/rskafka).
@@ -84,6 +117,7 @@ pub struct KafkaSink {
     done_rx: UnboundedReceiver<Completion>,
     /// Deliveries in send order.
     tracker: Tracker,
+    counters: Arc<Counters>,
 }
 
 fn wire_sasl(config: &ProducerConfig) -> Option<WireSasl> {
@@ -177,12 +211,24 @@ impl KafkaSink {
             done_tx,
             done_rx,
             tracker: Tracker::default(),
+            counters: Arc::default(),
         })
     }
 
     /// The configuration in use.
     pub fn config(&self) -> &ProducerConfig {
         &self.config
+    }
+
+    /// The produce requests made so far and the records they carried.
+    pub fn stats(&self) -> ProducerStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        ProducerStats {
+            requests: get(&self.counters.requests),
+            failed_requests: get(&self.counters.failed_requests),
+            records: get(&self.counters.records),
+            bytes: get(&self.counters.bytes),
+        }
     }
 
     /// The number of partitions of `topic`, creating the topic if it is missing and topic
@@ -398,6 +444,10 @@ impl KafkaSink {
                 done: self.done_tx.clone(),
                 halt_from: Arc::clone(&self.halt_from),
                 partition_client: None,
+                counters: Arc::clone(&self.counters),
+                queue: VecDeque::new(),
+                memory: None,
+                flushing: false,
             };
             WorkerHandle {
                 tx,
@@ -422,15 +472,26 @@ impl KafkaSink {
         }
     }
 
-    async fn send_one(&mut self, mut record: ProducerRecord) -> Result<()> {
+    /// The partition count of `topic`, from the call's cache when the previous record had
+    /// the same topic (the metadata age is checked once per topic and call).
+    async fn partitions_for(&mut self, topic: &Arc<str>, outbox: &mut Outbox) -> Result<i32> {
+        if let Some((cached, partitions)) = &outbox.topic
+            && (Arc::ptr_eq(cached, topic) || **cached == **topic)
+        {
+            return Ok(*partitions);
+        }
+        let partitions = self.topic_state(topic).await?.partitions;
+        outbox.topic = Some((Arc::clone(topic), partitions));
+        Ok(partitions)
+    }
+
+    async fn send_one(&mut self, mut record: ProducerRecord, outbox: &mut Outbox) -> Result<()> {
         let size = record.estimated_size();
         self.check_record(&record, size)?;
         if record.timestamp.is_none() {
             record.timestamp = Some(now_millis());
         }
-        let batch_size = self.config.batch_size;
-        let state = self.topic_state(&record.topic).await?;
-        let partitions = state.partitions;
+        let partitions = self.partitions_for(&record.topic, outbox).await?;
         let partition = match (record.partition, &record.key) {
             (Some(p), _) if (0..partitions).contains(&p) => p,
             (Some(p), _) => {
@@ -441,7 +502,11 @@ impl KafkaSink {
                 });
             }
             (None, Some(key)) => partition_for_key(key, partitions),
-            (None, None) => state.sticky.next(size, partitions, batch_size),
+            (None, None) => {
+                let batch_size = self.config.batch_size;
+                let state = self.topic_state(&record.topic).await?;
+                state.sticky.next(size, state.partitions, batch_size)
+            }
         };
         record.partition = Some(partition);
 
@@ -450,8 +515,11 @@ impl KafkaSink {
         let permit = match Arc::clone(&self.memory).try_acquire_many_owned(permits) {
             Ok(permit) => permit,
             Err(TryAcquireError::NoPermits) => {
+                // Only the partition tasks free memory: hand them what this call holds
+                // before waiting.
+                self.dispatch(outbox)?;
                 let waited = Instant::now();
-                match tokio::time::timeout(
+                let permit = match tokio::time::timeout(
                     self.config.max_block,
                     Arc::clone(&self.memory).acquire_many_owned(permits),
                 )
@@ -465,7 +533,9 @@ impl KafkaSink {
                             waited: waited.elapsed(),
                         });
                     }
-                }
+                };
+                outbox.enqueued = Instant::now();
+                permit
             }
             Err(TryAcquireError::Closed) => {
                 return Err(SinkError::Failed {
@@ -474,26 +544,92 @@ impl KafkaSink {
             }
         };
 
-        let seq = self.tracker.next_seq();
-        let topic = Arc::clone(&record.topic);
         let queued = Queued {
-            seq,
+            seq: self.tracker.push(),
             record,
             size,
-            enqueued: Instant::now(),
-            _permit: permit,
+            enqueued: outbox.enqueued,
         };
-        if self
-            .worker(&topic, partition)
-            .send(WorkerMsg::Record(queued))
-            .is_err()
-        {
-            return Err(SinkError::Failed {
-                cause: format!("the task producing to {topic}/{partition} stopped"),
-            });
-        }
-        self.tracker.push();
+        outbox.add(partition, queued, permit);
         Ok(())
+    }
+
+    /// Hands the records grouped in `outbox` to their partition tasks.
+    fn dispatch(&mut self, outbox: &mut Outbox) -> Result<()> {
+        for group in outbox.groups.drain(..) {
+            let Group {
+                topic,
+                partition,
+                records,
+                memory,
+            } = group;
+            let first = records.first().map(|q| q.seq);
+            let sent = self
+                .worker(&topic, partition)
+                .send(WorkerMsg::Records { records, memory });
+            if sent.is_err() {
+                // Those records are registered: they and everything after fail.
+                let error = SinkError::Failed {
+                    cause: format!("the task producing to {topic}/{partition} stopped"),
+                };
+                if let Some(seq) = first {
+                    self.halt_from.fetch_min(seq, Ordering::AcqRel);
+                    self.tracker.fail_at(seq, &error);
+                }
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The records of one `send` call, grouped by partition until they are handed to the
+/// partition tasks (one channel message per partition and call rather than per record).
+#[derive(Debug)]
+struct Outbox {
+    /// When the call queued its records (the start of `linger.ms` and
+    /// `delivery.timeout.ms`).
+    enqueued: Instant,
+    groups: Vec<Group>,
+    /// The previous record's topic and its partition count.
+    topic: Option<(Arc<str>, i32)>,
+}
+
+#[derive(Debug)]
+struct Group {
+    topic: Arc<str>,
+    partition: i32,
+    records: Vec<Queued>,
+    /// The records' share of `buffer.memory`.
+    memory: OwnedSemaphorePermit,
+}
+
+impl Outbox {
+    fn new() -> Self {
+        Self {
+            enqueued: Instant::now(),
+            groups: Vec::new(),
+            topic: None,
+        }
+    }
+
+    fn add(&mut self, partition: i32, queued: Queued, memory: OwnedSemaphorePermit) {
+        let topic = &queued.record.topic;
+        let found = self.groups.iter_mut().rev().find(|g| {
+            g.partition == partition && (Arc::ptr_eq(&g.topic, topic) || *g.topic == **topic)
+        });
+        match found {
+            Some(group) => {
+                group.memory.merge(memory);
+                group.records.push(queued);
+            }
+            None => self.groups.push(Group {
+                topic: Arc::clone(topic),
+                partition,
+                records: vec![queued],
+                memory,
+            }),
+        }
     }
 }
 
@@ -501,17 +637,33 @@ impl Sink for KafkaSink {
     async fn send(&mut self, records: Vec<ProducerRecord>) -> Result<()> {
         self.drain_completions();
         self.tracker.check()?;
+        let mut outbox = Outbox::new();
+        let mut result = Ok(());
         for record in records {
-            if let Err(error) = self.send_one(record).await {
-                return Err(self.fail(error));
+            if let Err(error) = self.send_one(record, &mut outbox).await {
+                result = Err(error);
+                break;
             }
         }
-        Ok(())
+        // The records queued before a failure still go out.
+        match (self.dispatch(&mut outbox), result) {
+            (Err(error), _) => Err(error),
+            (Ok(()), Err(error)) => Err(self.fail(error)),
+            (Ok(()), Ok(())) => Ok(()),
+        }
     }
 
     fn acknowledged(&mut self) -> Vec<Delivery> {
         self.drain_completions();
         self.tracker.take_acknowledged()
+    }
+
+    async fn progress(&mut self) {
+        // The channel stays open while the sink holds its sender: with nothing in flight
+        // this waits, as it should.
+        if let Some(completion) = self.done_rx.recv().await {
+            self.tracker.apply(completion);
+        }
     }
 
     async fn flush(&mut self) -> Result<Vec<Delivery>> {

@@ -73,7 +73,12 @@ impl Tracker {
     /// Records an error found while sending the next record (which is not registered): the
     /// records before it may still be delivered, none from it on.
     pub(crate) fn fail_next(&mut self, error: &SinkError) {
-        let at = self.next_seq;
+        self.fail_at(self.next_seq, error);
+    }
+
+    /// Records an error found while sending record `at` (registered or not): the records
+    /// before it may still be delivered, none from it on.
+    pub(crate) fn fail_at(&mut self, at: u64, error: &SinkError) {
         if self.failed_seq.is_none_or(|f| at < f) {
             self.failed_seq = Some(at);
         }

@@ -20,7 +20,7 @@
 //! in the order they were sent. After a failure nothing more is produced anywhere (the
 //! shared halt flag): the sink is failed and its caller resends from the last delivery.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -32,6 +32,7 @@ use rskafka::client::partition::{
 };
 use rskafka::record::Record;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 use tracing::{debug, warn};
@@ -41,6 +42,15 @@ use crate::error::SinkError;
 use crate::record::ProducerRecord;
 
 use super::tracker::Completion;
+
+/// Counters shared by a sink's partition tasks (see [`ProducerStats`](super::ProducerStats)).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) requests: AtomicU64,
+    pub(crate) failed_requests: AtomicU64,
+    pub(crate) records: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+}
 
 /// Fixed bytes of a record batch header, counted once per batch against `max.request.size`.
 pub(crate) const BATCH_OVERHEAD: usize = 61;
@@ -52,14 +62,17 @@ pub(crate) struct Queued {
     pub(crate) record: ProducerRecord,
     pub(crate) size: usize,
     pub(crate) enqueued: Instant,
-    /// Its share of `buffer.memory`, returned when the record is done.
-    pub(crate) _permit: OwnedSemaphorePermit,
 }
 
 /// What the sink sends a worker.
 #[derive(Debug)]
 pub(crate) enum WorkerMsg {
-    Record(Queued),
+    /// Records of one `send` call for this partition, in order, with their share of
+    /// `buffer.memory` (the sum of their sizes), returned batch by batch as they are done.
+    Records {
+        records: Vec<Queued>,
+        memory: OwnedSemaphorePermit,
+    },
     /// Send what is queued without waiting for `linger.ms`.
     Flush,
 }
@@ -74,6 +87,14 @@ pub(crate) struct PartitionWorker {
     /// Records from this sequence number on are not produced (set after a failure).
     pub(crate) halt_from: Arc<AtomicU64>,
     pub(crate) partition_client: Option<PartitionClient>,
+    pub(crate) counters: Arc<Counters>,
+    /// Records received and not yet in a batch, in send order.
+    pub(crate) queue: VecDeque<Queued>,
+    /// `buffer.memory` held by the records queued or in flight.
+    pub(crate) memory: Option<OwnedSemaphorePermit>,
+    /// A flush was asked for: batches go out without waiting for `linger.ms` until the
+    /// queue is empty.
+    pub(crate) flushing: bool,
 }
 
 enum Failure {
@@ -215,17 +236,16 @@ fn to_wire(record: &ProducerRecord) -> Record {
 
 impl PartitionWorker {
     pub(crate) async fn run(mut self) {
-        let mut carry: Option<Queued> = None;
         loop {
-            let first = match carry.take() {
-                Some(q) => q,
-                None => match self.rx.recv().await {
-                    Some(WorkerMsg::Record(q)) => q,
-                    Some(WorkerMsg::Flush) => continue,
+            if self.queue.is_empty() {
+                self.flushing = false;
+                match self.rx.recv().await {
+                    Some(msg) => self.take(msg),
                     None => return,
-                },
-            };
-            let mut batch = self.collect(first, &mut carry).await;
+                }
+                continue;
+            }
+            let mut batch = self.collect().await;
             // Records at or after a failure elsewhere are not produced: they will not be
             // reported, and the caller resends them.
             let halt_from = self.halt_from.load(Ordering::Acquire);
@@ -247,6 +267,20 @@ impl PartitionWorker {
         }
     }
 
+    /// Adds a message's records to the queue (or notes a flush).
+    fn take(&mut self, msg: WorkerMsg) {
+        match msg {
+            WorkerMsg::Records { records, memory } => {
+                self.queue.extend(records);
+                match &mut self.memory {
+                    Some(held) => held.merge(memory),
+                    None => self.memory = Some(memory),
+                }
+            }
+            WorkerMsg::Flush => self.flushing = true,
+        }
+    }
+
     fn halted_error(&self) -> SinkError {
         SinkError::Failed {
             cause: format!(
@@ -256,59 +290,80 @@ impl PartitionWorker {
         }
     }
 
-    /// Fills a batch starting with `first`: up to `batch.size` bytes (never more than
-    /// `max.request.size`), waiting at most until `linger.ms` after `first` was queued, or
-    /// not at all once a flush was asked for.
-    async fn collect(&mut self, first: Queued, carry: &mut Option<Queued>) -> Vec<Queued> {
+    /// Takes the next batch from the queue (which is not empty): up to `batch.size` bytes
+    /// (never more than `max.request.size`), waiting for more records at most until
+    /// `linger.ms` after the first was queued, or not at all once a flush was asked for.
+    async fn collect(&mut self) -> Vec<Queued> {
         let batch_size = self.config.batch_size.max(1);
         let max_bytes = self
             .config
             .max_request_size
             .saturating_sub(BATCH_OVERHEAD)
             .max(1);
-        let linger_until = first.enqueued + self.config.linger;
-        let mut bytes = first.size;
-        let mut batch = vec![first];
-        let mut flushing = false;
-        while bytes < batch_size {
-            let msg = if flushing {
-                match self.rx.try_recv() {
-                    Ok(msg) => msg,
-                    Err(_) => break,
+        let mut batch: Vec<Queued> = Vec::new();
+        let mut bytes = 0usize;
+        let mut linger: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+        loop {
+            // Whatever is queued first.
+            while let Some(next) = self.queue.front() {
+                if bytes >= batch_size || (!batch.is_empty() && bytes + next.size > max_bytes) {
+                    return batch;
                 }
-            } else {
-                // Polls the queue before the deadline, so records already queued are taken
-                // even when the linger time is over.
-                match tokio::time::timeout_at(linger_until, self.rx.recv()).await {
-                    Ok(Some(msg)) => msg,
-                    Ok(None) | Err(_) => break,
-                }
-            };
-            match msg {
-                WorkerMsg::Flush => flushing = true,
-                WorkerMsg::Record(q) => {
-                    if bytes + q.size > max_bytes {
-                        *carry = Some(q);
-                        break;
-                    }
-                    bytes += q.size;
+                bytes += next.size;
+                if let Some(q) = self.queue.pop_front() {
                     batch.push(q);
                 }
             }
+            if bytes >= batch_size {
+                return batch;
+            }
+            // Then whatever already arrived, without waiting.
+            match self.rx.try_recv() {
+                Ok(msg) => {
+                    self.take(msg);
+                    continue;
+                }
+                Err(TryRecvError::Disconnected) => return batch,
+                Err(TryRecvError::Empty) if self.flushing => return batch,
+                Err(TryRecvError::Empty) => {}
+            }
+            // Then wait for more until `linger.ms` after the batch's first record.
+            let Some(first) = batch.first() else {
+                return batch;
+            };
+            let sleep = linger.get_or_insert_with(|| {
+                Box::pin(tokio::time::sleep_until(
+                    first.enqueued + self.config.linger,
+                ))
+            });
+            tokio::select! {
+                biased;
+                msg = self.rx.recv() => match msg {
+                    Some(msg) => self.take(msg),
+                    None => return batch,
+                },
+                () = sleep.as_mut() => return batch,
+            }
         }
-        batch
     }
 
-    fn report(&self, batch: Vec<Queued>, outcome: Result<Vec<i64>, SinkError>) {
+    fn report(&mut self, batch: Vec<Queued>, outcome: Result<Vec<i64>, SinkError>) {
         let seqs = batch.iter().map(|q| q.seq).collect();
-        // The permits in `batch` are released when it drops, after the completion is queued.
+        let bytes: usize = batch.iter().map(|q| q.size).sum();
         let _ = self.done.send(Completion {
             topic: Arc::clone(&self.topic),
             partition: self.partition,
             seqs,
             outcome,
         });
-        drop(batch);
+        // The batch's memory is returned after its completion is queued.
+        if let Some(held) = &mut self.memory {
+            if bytes >= held.num_permits() {
+                self.memory = None;
+            } else {
+                drop(held.split(bytes));
+            }
+        }
     }
 
     async fn attempt(&mut self, batch: &[Queued]) -> Result<Vec<i64>, ClientError> {
@@ -355,9 +410,17 @@ impl PartitionWorker {
                 });
             }
             attempts += 1;
+            self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let limit = self.config.request_timeout.min(deadline - now);
             let failure = match tokio::time::timeout(limit, self.attempt(batch)).await {
                 Ok(Ok(offsets)) => {
+                    let bytes: usize = batch.iter().map(|q| q.size).sum();
+                    self.counters
+                        .records
+                        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                    self.counters
+                        .bytes
+                        .fetch_add(bytes as u64, Ordering::Relaxed);
                     if attempts > 1 {
                         debug!(topic = %self.topic, partition = self.partition, attempts, "batch delivered after retries");
                     }
@@ -381,6 +444,9 @@ impl PartitionWorker {
                     },
                 },
             };
+            self.counters
+                .failed_requests
+                .fetch_add(1, Ordering::Relaxed);
             match failure {
                 Failure::Fatal { code, message } => {
                     return Err(SinkError::Broker {
