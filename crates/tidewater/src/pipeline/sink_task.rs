@@ -26,7 +26,8 @@ use crate::offsets::SourceOffset;
 pub(super) type SinkFactory<K> =
     Box<dyn FnMut() -> Pin<Box<dyn Future<Output = Result<K, SinkError>> + Send>> + Send>;
 
-/// How often deliveries are polled while records are outstanding.
+/// How often deliveries are polled while records are outstanding (besides
+/// [`Sink::progress`], for sinks that have it).
 const POLL: Duration = Duration::from_millis(20);
 
 /// With records outstanding, no delivery for this long and the convert stage
@@ -120,6 +121,9 @@ impl<K: Sink> SinkStage<K> {
                     }
                     None => return Ok(()),
                 },
+                // Sinks that say when they have news (Kafka: every produce answer) are
+                // polled right away, so room frees as soon as records are delivered.
+                () = self.sink.progress(), if outstanding => self.poll(),
                 () = tokio::time::sleep(POLL), if outstanding => {
                     self.poll();
                     if self.stop_deadline.is_some_and(|d| Instant::now() >= d) {
