@@ -123,7 +123,12 @@ impl<K: Sink> SinkStage<K> {
                 },
                 // Sinks that say when they have news (Kafka: every produce answer) are
                 // polled right away, so room frees as soon as records are delivered.
-                () = self.sink.progress(), if outstanding => self.poll(),
+                () = self.sink.progress(), if outstanding => {
+                    self.poll();
+                    if self.stop_deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Ok(());
+                    }
+                }
                 () = tokio::time::sleep(POLL), if outstanding => {
                     self.poll();
                     if self.stop_deadline.is_some_and(|d| Instant::now() >= d) {
