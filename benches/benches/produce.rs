@@ -9,6 +9,14 @@
 //! Producer settings: `batch.size` 262144, `linger.ms` 5, `buffer.memory` 32 MiB, the rest
 //! at their defaults. Criterion reports records/s; MB/s is records/s × 500 value bytes
 //! (before compression). A fresh broker serves each compression type.
+//!
+//! A second group, `produce-defaults`, sends the way the pipeline's sink stage does with
+//! the producer's defaults (`batch.size` 16384, `linger.ms` 5, no compression): a
+//! 1-partition topic, 20,000 records handed over in `send` calls of 2,048 (the pipeline's
+//! `max.batch.size`) with `acknowledged` polled after each, then `flush`. Values of 500
+//! bytes and of 4,200 bytes (the size of a Debezium change event of a 10-column row with
+//! `schemas.enable=true`). After the group, the sink's request counters are printed
+//! (records per produce request).
 
 #![allow(
     clippy::unwrap_used,
@@ -54,11 +62,18 @@ fn value(i: usize) -> Bytes {
 }
 
 fn records(topic: &str) -> Vec<ProducerRecord> {
+    records_of(topic, VALUE_SIZE)
+}
+
+/// `RECORDS` records whose values are `size` bytes (repeating the 500-byte value).
+fn records_of(topic: &str, size: usize) -> Vec<ProducerRecord> {
     (0..RECORDS)
         .map(|i| {
+            let base = value(i);
+            let value: Vec<u8> = base.iter().copied().cycle().take(size).collect();
             ProducerRecord::new(topic)
                 .key(format!("order-{i}"))
-                .value(value(i))
+                .value(value)
                 .header("source", "bench")
                 .timestamp(1_700_000_000_000 + i64::try_from(i).unwrap())
         })
@@ -111,5 +126,59 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// The pipeline's way of sending, with the producer's defaults, to one partition.
+fn bench_defaults(c: &mut Criterion) {
+    const SEND: usize = 2048;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let mut group = c.benchmark_group("produce-defaults");
+    group
+        .throughput(Throughput::Elements(RECORDS as u64))
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(4));
+    for size in [500, 4200] {
+        let topic = format!("defaults-{size}");
+        let batch = records_of(&topic, size);
+        let config = ProducerConfig::from_properties([
+            ("bootstrap.servers", broker.bootstrap().as_str()),
+            ("topic.creation.default.partitions", "1"),
+        ])
+        .unwrap();
+        let mut sink = runtime.block_on(KafkaSink::connect(config)).unwrap();
+        group.bench_function(format!("{size}B"), |b| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let started = Instant::now();
+                    for _ in 0..iters {
+                        let mut delivered = 0;
+                        for chunk in batch.chunks(SEND) {
+                            sink.send(chunk.to_vec()).await.unwrap();
+                            delivered += sink.acknowledged().len();
+                        }
+                        delivered += sink.flush().await.unwrap().len();
+                        assert_eq!(delivered, RECORDS);
+                    }
+                    started.elapsed()
+                })
+            });
+        });
+        let stats = sink.stats();
+        eprintln!(
+            "produce-defaults/{size}B: {} requests, {:.1} records/request, {} failed",
+            stats.requests,
+            stats.records_per_request(),
+            stats.failed_requests
+        );
+        runtime.block_on(sink.close()).unwrap();
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_defaults);
 criterion_main!(benches);
