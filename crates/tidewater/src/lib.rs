@@ -34,33 +34,19 @@
 //! # }
 //! ```
 //!
-//! The same from a Kafka Connect connector JSON (see [`config`]), with its
-//! transforms, converters, runtime settings and offset storage:
+//! The same from a Kafka Connect connector JSON (see [`config`]): the
+//! source, envelope, transforms, converters, runtime settings, offset storage
+//! and sink it describes, in one call ([`Pipeline::from_config`]):
 //!
 //! ```no_run
 //! use tidewater::{ConnectorConfig, Pipeline};
-//! use tidewater::kafka::AnySink;
-//! use tidewater::offsets::AnyOffsetStore;
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = ConnectorConfig::from_json_file("connector.json")?;
-//! let settings = config.runtime_settings();
-//! let offsets = AnyOffsetStore::from_settings(
-//!     &settings.offset_storage, &config.producer_config(), config.name(), config.topic_prefix(),
-//! ).await?;
-//! let pipeline = Pipeline::builder()
-//!     .postgres(config.source_config())
-//!     .envelope(config.envelope_config())
-//!     .transforms(config.transforms()?)
-//!     .key_converter(config.key_converter())
-//!     .value_converter(config.value_converter())
-//!     .settings(settings)
-//!     .offset_store(offsets)
-//!     .sink(AnySink::from_config(config.producer_config()).await?) // stdout without brokers
-//!     .build()?;
+//! let config = ConnectorConfig::from_json_file("connector.json")?; // every problem at once
+//! let pipeline = Pipeline::from_config(&config).await?.handle_signals(true).build()?;
 //! let metrics = pipeline.metrics(); // for example for a Prometheus endpoint
 //! pipeline.run().await?;
-//! # drop(metrics);
+//! println!("{}", metrics.render_prometheus());
 //! # Ok(())
 //! # }
 //! ```
