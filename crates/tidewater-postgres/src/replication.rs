@@ -29,7 +29,7 @@ use tokio::net::{TcpStream, UnixStream};
 use crate::config::SourceConfig;
 use crate::error::{Result, ServerError, SourceError};
 use crate::tls::{TlsPolicy, TlsSetup};
-use crate::wire::{Backend, Wire};
+use crate::wire::{Backend, Wire, WireReader};
 
 /// The session settings every Tidewater connection forces, so that values in
 /// text form are unambiguous and parse as the decoder expects (passed as the
@@ -810,6 +810,28 @@ impl ReplicationStream {
         &self.conn
     }
 
+    /// The slot streamed from.
+    pub(crate) fn slot(&self) -> &str {
+        &self.slot
+    }
+
+    /// Lends out the read side, so that frames can be read by one owner while
+    /// this value keeps sending status updates. Reading this value's own
+    /// frames fails until [`put_reader`](Self::put_reader) gives it back.
+    pub(crate) fn take_reader(&mut self) -> Option<WireReader> {
+        self.conn.wire.take_reader()
+    }
+
+    /// Takes the read side back (needed by [`finish`](Self::finish)).
+    pub(crate) fn put_reader(&mut self, reader: WireReader) {
+        self.conn.wire.put_reader(reader);
+    }
+
+    /// Shuts the connection down at once, so that a read of it elsewhere ends.
+    pub(crate) async fn abort(&mut self) {
+        self.conn.wire.shutdown().await;
+    }
+
     /// Ends the stream with CopyDone and waits for the server to finish,
     /// returning the connection to command mode. Frames still in flight are
     /// discarded (they are sent again on the next start, being unacknowledged).
@@ -872,7 +894,7 @@ async fn request_tls(stream: &mut TcpStream, target: &str) -> Result<bool> {
 }
 
 /// Reads an ErrorResponse's fields.
-fn server_error(mut fields: ErrorFields<'_>, context: String) -> ServerError {
+pub(crate) fn server_error(mut fields: ErrorFields<'_>, context: String) -> ServerError {
     let mut error = ServerError {
         context,
         severity: String::new(),
@@ -900,7 +922,7 @@ fn server_error(mut fields: ErrorFields<'_>, context: String) -> ServerError {
     error
 }
 
-fn log_notice(mut fields: ErrorFields<'_>) {
+pub(crate) fn log_notice(mut fields: ErrorFields<'_>) {
     let mut severity = String::new();
     let mut message = String::new();
     while let Ok(Some(field)) = fields.next() {

@@ -6,7 +6,7 @@
 //!        ─► replication connection: [DROP_]CREATE_REPLICATION_SLOT (export when snapshotting)
 //!        ─► snapshot session imports the snapshot ─► START_REPLICATION at the consistent point
 //!
-//!  next_batch: snapshot chunks first, then frames from the network task:
+//!  next_batch: snapshot chunks first, then frames (read ahead by the keeper task, or read here):
 //!              decode ─► relation/type lookups ─► assemble ─► de-duplicate after
 //!              reconnects ─► filters ─► renumber ─► at most max.batch.size events
 //! ```
@@ -22,7 +22,6 @@ use tidewater_pgoutput::{
     Relation, RelationCache, TransactionAssembler, TransactionBegin, TransactionEvent, TupleData,
     TypeInfo,
 };
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -34,7 +33,7 @@ use crate::replication::{
     APPLICATION_NAME, ReplicationConnection, SlotSnapshot, StartOptions, highest_protocol_version,
 };
 use crate::snapshot::{self, Snapshot, SnapshotProgress};
-use crate::stream::{self, Feed, Shared, StreamContext};
+use crate::stream::{self, Feed, Feeder, Shared, StreamContext};
 use crate::tls::TlsSetup;
 
 /// A source of change events with position acknowledgement.
@@ -314,7 +313,7 @@ pub struct PostgresSource {
     slot: Option<SlotInfo>,
     snapshot: Option<Snapshot>,
     snapshot_progress: Option<Arc<Mutex<SnapshotProgress>>>,
-    feed: Option<mpsc::Receiver<Feed>>,
+    feed: Option<Feeder>,
     task: Option<JoinHandle<Result<()>>>,
     stop: CancellationToken,
     shared: Arc<Shared>,
@@ -490,7 +489,6 @@ impl PostgresSource {
             let stream = conn
                 .start_replication(&config.slot_name, start, &options)
                 .await?;
-            let (tx, rx) = mpsc::channel(config.max_queue_size);
             let context = StreamContext {
                 config: Arc::clone(&config),
                 tls: tls.clone(),
@@ -498,8 +496,9 @@ impl PostgresSource {
                 options,
                 shared: Arc::clone(&shared),
             };
-            task = Some(stream::spawn(stream, context, tx, stop.clone()));
-            feed = Some(rx);
+            let (feeder, keeper) = stream::spawn(stream, context, stop.clone());
+            task = Some(keeper);
+            feed = Some(feeder);
         }
 
         let mut tables = HashMap::new();
@@ -593,10 +592,7 @@ impl PostgresSource {
             server_wal_end: Lsn(s.server_wal_end.load(Ordering::Relaxed)),
             acknowledged: s.acknowledged(),
             reported: Lsn(s.reported.load(Ordering::Relaxed)),
-            queued: self
-                .feed
-                .as_ref()
-                .map_or(0, |f| f.max_capacity() - f.capacity()),
+            queued: self.feed.as_ref().map_or(0, Feeder::queued),
         }
     }
 
@@ -607,7 +603,7 @@ impl PostgresSource {
         let result = match self.task.take() {
             Some(task) => match task.await {
                 Ok(result) => result,
-                Err(e) => Err(SourceError::Closed(format!("the network task failed: {e}"))),
+                Err(e) => Err(SourceError::Closed(format!("the keeper task failed: {e}"))),
             },
             None => Ok(()),
         };
@@ -633,6 +629,9 @@ impl PostgresSource {
             return Err(e);
         }
         self.resolve_lookups().await?;
+        // Holds the stream's read side while this call reads frames itself;
+        // gives it back when the call ends or is cancelled.
+        let mut lease = self.feed.as_ref().map(Feeder::lease);
         while self.pending.len() < max && self.deferred.is_none() {
             if let Some(snapshot) = self.snapshot.as_mut() {
                 if !self.pending.is_empty() && snapshot.chunks.is_empty() {
@@ -645,23 +644,16 @@ impl PostgresSource {
                 }
                 continue;
             }
-            let Some(feed) = self.feed.as_mut() else {
+            let (Some(feed), Some(lease)) = (self.feed.as_mut(), lease.as_mut()) else {
                 break;
             };
-            let item = if self.pending.is_empty() {
-                match feed.recv().await {
-                    Some(item) => item,
-                    None => {
-                        return Err(SourceError::Closed(
-                            "the replication stream stopped".to_owned(),
-                        ));
-                    }
-                }
-            } else {
-                match feed.try_recv() {
-                    Ok(item) => item,
-                    Err(_) => break,
-                }
+            // Wait for the first events, and for the rest of an open
+            // transaction: the server sends a committed transaction in one
+            // burst, and nothing in it can be acknowledged before its Commit.
+            // Otherwise take what is at hand.
+            let wait = self.pending.is_empty() || self.assembler.in_transaction();
+            let Some(item) = feed.next(lease, wait).await else {
+                break;
             };
             let step = match item {
                 Feed::Frame(frame) => self.process_frame(&frame),
@@ -1080,7 +1072,7 @@ impl ChangeSource for PostgresSource {
 
 impl Drop for PostgresSource {
     fn drop(&mut self) {
-        // The network task ends the stream cleanly on its own.
+        // The keeper task ends the stream cleanly on its own.
         self.stop.cancel();
     }
 }

@@ -687,3 +687,149 @@ async fn status_updates_report_only_the_acknowledged_position() {
     source.close().await.unwrap();
     assert!(confirmed() >= acknowledged);
 }
+
+/// Ids of the inserted rows (first column, text) in the order received.
+fn inserted_ids(events: &[TransactionEvent]) -> Vec<i64> {
+    changes(events)
+        .iter()
+        .filter_map(|c| match &c.kind {
+            ChangeKind::Insert { new } => text(new, 0).map(|t| t.parse().unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn confirmed_flush(pg: &PgCluster, db: &str, slot: &str) -> Lsn {
+    pg.psql_db(
+        db,
+        &format!("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '{slot}'"),
+    )
+    .unwrap()
+    .parse()
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keepalives_asking_for_a_reply_are_answered_by_whoever_reads() {
+    // wal_sender_timeout is 3 s: the walsender asks for a reply after 1.5 s
+    // without one and drops the connection after 3 s; status updates are
+    // due only every 10 s here, so only the answers keep it alive.
+    let pg = PG.get();
+    let db = fresh_db(&pg, "stream_reply");
+    exec(&pg, &db, "CREATE TABLE t (id int8 PRIMARY KEY)");
+    let socket_dir = pg.socket_dir().to_string_lossy().into_owned();
+    let cfg = stream_config(
+        &pg,
+        &db,
+        &[
+            ("database.hostname", &socket_dir),
+            ("snapshot.mode", "no_data"),
+            ("max.batch.size", "500"),
+            ("max.queue.size", "20000"),
+        ],
+    );
+    let mut source = PostgresSource::start(cfg).await.unwrap();
+    exec(&pg, &db, "INSERT INTO t VALUES (0)");
+    let first = collect(&mut source, Duration::from_secs(30), |e| {
+        e.iter().any(|e| matches!(e, TransactionEvent::Commit(_)))
+    })
+    .await;
+    assert_eq!(inserted_ids(&first), [0]);
+
+    // The application waits in next_batch on an idle stream: it reads the
+    // keepalives itself and has the keeper answer them.
+    let idle = tokio::time::timeout(Duration::from_secs(4), source.next_batch()).await;
+    assert!(idle.is_err(), "nothing was written: {idle:?}");
+    assert_eq!(source.stats().reconnects, 0, "{:?}", source.stats());
+
+    // The application is away: the keeper reads ahead and answers.
+    exec(
+        &pg,
+        &db,
+        "INSERT INTO t SELECT g FROM generate_series(1, 2000) g;
+         INSERT INTO t SELECT g FROM generate_series(2001, 4000) g;
+         INSERT INTO t SELECT g FROM generate_series(4001, 6000) g;",
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let stats = source.stats();
+    assert_eq!(stats.reconnects, 0, "{stats:?}");
+    assert!(stats.keepalives_received > 0, "{stats:?}");
+    // Begin, 2000 inserts and Commit per transaction, all read ahead (and a
+    // Relation message when the server sends the table's again).
+    assert!(
+        (3 * 2002..=3 * 2002 + 3).contains(&stats.queued),
+        "{stats:?}"
+    );
+
+    let rest = collect(&mut source, Duration::from_secs(30), |e| {
+        e.iter()
+            .filter(|e| matches!(e, TransactionEvent::Commit(_)))
+            .count()
+            == 3
+    })
+    .await;
+    assert_eq!(inserted_ids(&rest), (1..=6000).collect::<Vec<i64>>());
+    assert_eq!(source.stats().queued, 0);
+    assert_eq!(source.stats().reconnects, 0);
+    source.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_ahead_stops_at_max_queue_size_and_status_updates_go_on() {
+    let pg = PG.get();
+    let db = fresh_db(&pg, "stream_ahead");
+    exec(&pg, &db, "CREATE TABLE t (id int8 PRIMARY KEY)");
+    let cfg = stream_config(
+        &pg,
+        &db,
+        &[
+            ("snapshot.mode", "no_data"),
+            ("max.batch.size", "100"),
+            ("max.queue.size", "1000"),
+            ("status.update.interval.ms", "200"),
+        ],
+    );
+    let slot = cfg.slot_name.clone();
+    let mut source = PostgresSource::start(cfg).await.unwrap();
+    exec(&pg, &db, "INSERT INTO t VALUES (0)");
+    exec(
+        &pg,
+        &db,
+        "INSERT INTO t SELECT g FROM generate_series(1, 5000) g",
+    );
+    let first = collect(&mut source, Duration::from_secs(30), |e| {
+        e.iter().any(|e| matches!(e, TransactionEvent::Commit(_)))
+    })
+    .await;
+    let end = first
+        .iter()
+        .find_map(|e| match e {
+            TransactionEvent::Commit(c) => Some(c.end_lsn),
+            _ => None,
+        })
+        .unwrap();
+    source.acknowledge(end);
+
+    // Away for a while: the keeper reads ahead up to max.queue.size frames and
+    // keeps reporting the acknowledged position.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(source.stats().queued, 1000, "{:?}", source.stats());
+    let reported = common::wait_for(Duration::from_secs(10), || {
+        (confirmed_flush(&pg, &db, &slot) >= end).then_some(())
+    });
+    assert!(reported.is_some(), "{:?}", source.stats());
+
+    let mut events = first;
+    events.extend(
+        collect(&mut source, Duration::from_secs(30), |e| {
+            e.iter()
+                .filter(|e| matches!(e, TransactionEvent::Commit(_)))
+                .count()
+                == 1
+        })
+        .await,
+    );
+    assert_eq!(inserted_ids(&events), (0..=5000).collect::<Vec<i64>>());
+    assert_eq!(source.stats().reconnects, 0);
+    source.close().await.unwrap();
+}
