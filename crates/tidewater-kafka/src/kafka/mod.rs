@@ -658,11 +658,24 @@ impl Sink for KafkaSink {
         self.tracker.take_acknowledged()
     }
 
+    /// Resolves when the acknowledged prefix can grow (answers of other partitions that
+    /// complete records after a pending one are taken in without waking the caller), or
+    /// when a batch failed.
     async fn progress(&mut self) {
-        // The channel stays open while the sink holds its sender: with nothing in flight
-        // this waits, as it should.
-        if let Some(completion) = self.done_rx.recv().await {
+        loop {
+            if self.tracker.prefix_ready() {
+                return;
+            }
+            // The channel stays open while the sink holds its sender: with nothing in
+            // flight this waits, as it should.
+            let Some(completion) = self.done_rx.recv().await else {
+                return;
+            };
+            let failed = completion.outcome.is_err();
             self.tracker.apply(completion);
+            if failed {
+                return;
+            }
         }
     }
 

@@ -34,6 +34,8 @@ pub(crate) struct Tracker {
     next_seq: u64,
     /// One slot per record not yet reported, in send order.
     pending: VecDeque<Slot>,
+    /// How many of `pending` are `Slot::Pending` (no outcome yet).
+    unresolved: usize,
     /// The first record that failed; nothing from it on is reported.
     failed_seq: Option<u64>,
     /// The first error, not yet returned to the caller.
@@ -53,6 +55,7 @@ impl Tracker {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.pending.push_back(Slot::Pending);
+        self.unresolved += 1;
         seq
     }
 
@@ -96,6 +99,9 @@ impl Tracker {
                 .checked_sub(self.first_seq)
                 .and_then(|i| usize::try_from(i).ok());
             if let Some(slot) = index.and_then(|i| self.pending.get_mut(i)) {
+                if matches!(slot, Slot::Pending) {
+                    self.unresolved -= 1;
+                }
                 *slot = match offsets.and_then(|offsets| offsets.get(i)) {
                     Some(&offset) => Slot::Acknowledged(Delivery {
                         topic: Arc::clone(&completion.topic),
@@ -146,9 +152,21 @@ impl Tracker {
         out
     }
 
+    /// Whether `take_acknowledged` would return something.
+    pub(crate) fn prefix_ready(&self) -> bool {
+        self.failed_seq.is_none_or(|failed| self.first_seq < failed)
+            && matches!(self.pending.front(), Some(Slot::Acknowledged(_)))
+    }
+
     /// Whether a record before the failure point (any record, without a failure) still
     /// awaits its outcome.
     pub(crate) fn awaiting(&self) -> bool {
+        if self.unresolved == 0 {
+            return false;
+        }
+        if self.failed_seq.is_none() {
+            return true;
+        }
         let limit = self.failed_seq.map_or(usize::MAX, |f| {
             usize::try_from(f.saturating_sub(self.first_seq)).unwrap_or(usize::MAX)
         });
@@ -266,6 +284,15 @@ mod tests {
         assert!(matches!(t.check(), Err(SinkError::Failed { .. })));
     }
 
+    /// `awaiting` computed the slow way: any slot without an outcome before the failure.
+    fn awaiting_by_scan(t: &Tracker) -> bool {
+        t.pending
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| t.failed_seq.is_none_or(|f| t.first_seq + (*i as u64) < f))
+            .any(|(_, slot)| matches!(slot, Slot::Pending))
+    }
+
     proptest! {
         /// Records spread over partitions, each partition completing its batches in order, the
         /// partitions interleaved arbitrarily, one batch possibly failing: what is reported is
@@ -309,8 +336,13 @@ mod tests {
                     t.apply(done(p, &seqs, offsets[p as usize]));
                     offsets[p as usize] += n;
                 }
-                reported.extend(t.take_acknowledged());
+                let ready = t.prefix_ready();
+                let taken = t.take_acknowledged();
+                prop_assert_eq!(ready, !taken.is_empty());
+                reported.extend(taken);
+                prop_assert_eq!(t.awaiting(), awaiting_by_scan(&t));
             }
+            prop_assert!(!t.awaiting());
             let expected = first_failed.map_or(partitions.len(), |f| f as usize);
             prop_assert_eq!(reported.len(), expected);
             // Offsets per partition are consecutive in the reported order.
