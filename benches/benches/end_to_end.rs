@@ -548,6 +548,12 @@ impl Sink for StatsSink {
     }
 }
 
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 fn secs(d: Option<Duration>) -> String {
     d.map_or_else(|| "-".to_owned(), |d| format!("{:.2}", d.as_secs_f64()))
 }
@@ -592,7 +598,7 @@ fn main() {
     let rows = rows();
     let rounds = rounds();
     let parts = parts();
-    // Per round: (a), (c0), (c) twice, (b) twice.
+    // Per round: (a), (c0), (c) twice, (b) twice; and the warm-up.
     let slots_needed = 6 * rounds + 4;
     let pg = PgCluster::builder()
         .setting("max_replication_slots", slots_needed.to_string())
@@ -612,6 +618,7 @@ fn main() {
             other => panic!("unknown part {other} in TIDEWATER_E2E_PARTS (a, c0, c, b)"),
         })
         .collect();
+    pg.create_logical_slot(DB, "e2e_warmup", false).unwrap();
     for round in 0..rounds {
         for kind in &kinds {
             pg.create_logical_slot(DB, &slot(kind, round), false)
@@ -624,7 +631,19 @@ fn main() {
         "workload: {rows} rows committed in {:.1?}, WAL end {end_lsn}; {rounds} round(s) of {kinds:?}",
         started.elapsed()
     );
+    // The first decoding of fresh WAL costs the walsender more than later ones (about
+    // twice the CPU per change here): a throwaway drain first, so every measured consumer
+    // meets the same state.
+    let warmup = recvlogical(&pg, "e2e_warmup", &end_lsn, rows);
+    println!(
+        "(warm-up) pg_recvlogical: {:.0} events/s, walsender {} s CPU; load average {}",
+        warmup.rate(),
+        secs(warmup.cpu.walsender),
+        load_average()
+    );
+    // Named, so that profiles tell our threads from tansu's (also Tokio's).
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("tidewater-rt")
         .enable_all()
         .build()
         .unwrap();
@@ -632,7 +651,7 @@ fn main() {
     let mut all: BTreeMap<&'static str, Vec<Run>> = BTreeMap::new();
     let mut ratios: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
     for round in 0..rounds {
-        println!("-- round {}", round + 1);
+        println!("-- round {} (load average {})", round + 1, load_average());
         let mut a_rate = None;
         for kind in &kinds {
             let slot = slot(kind, round);
@@ -654,7 +673,10 @@ fn main() {
             all.entry(run.part).or_default().push(run);
         }
     }
-    println!("-- medians over {rounds} round(s), {rows} row changes");
+    println!(
+        "-- medians over {rounds} round(s), {rows} row changes; load average {}",
+        load_average()
+    );
     for (part, runs) in &all {
         let rate = median(runs.iter().map(Run::rate).collect());
         let per_mevent = |f: &dyn Fn(&Run) -> Option<Duration>| {

@@ -126,10 +126,26 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// CPU time (user + system) of this process so far, from /proc/self/stat.
+fn own_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // USER_HZ is 100 on Linux.
+    Duration::from_millis(ticks * 10)
+}
+
 /// The pipeline's way of sending, with the producer's defaults, to one partition.
 fn bench_defaults(c: &mut Criterion) {
     const SEND: usize = 2048;
+    // Named, so that profiles tell the producer's threads from tansu's (also Tokio's).
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("tidewater-rt")
         .worker_threads(2)
         .enable_all()
         .build()
@@ -151,9 +167,14 @@ fn bench_defaults(c: &mut Criterion) {
         ])
         .unwrap();
         let mut sink = runtime.block_on(KafkaSink::connect(config)).unwrap();
+        // This process's CPU time over every timed iteration (the broker's is not in it).
+        let mut cpu = Duration::ZERO;
+        let mut sent = 0u64;
         group.bench_function(format!("{size}B"), |b| {
             b.iter_custom(|iters| {
                 runtime.block_on(async {
+                    let cpu_before = own_cpu();
+                    sent += iters * RECORDS as u64;
                     let started = Instant::now();
                     for _ in 0..iters {
                         let mut delivered = 0;
@@ -164,10 +185,16 @@ fn bench_defaults(c: &mut Criterion) {
                         delivered += sink.flush().await.unwrap().len();
                         assert_eq!(delivered, RECORDS);
                     }
-                    started.elapsed()
+                    let elapsed = started.elapsed();
+                    cpu += own_cpu() - cpu_before;
+                    elapsed
                 })
             });
         });
+        eprintln!(
+            "produce-defaults/{size}B: producer process CPU {:.2} µs/record",
+            cpu.as_secs_f64() * 1e6 / sent.max(1) as f64
+        );
         let stats = sink.stats();
         eprintln!(
             "produce-defaults/{size}B: {} requests, {:.1} records/request, {} failed",
