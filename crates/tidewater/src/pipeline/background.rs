@@ -12,35 +12,50 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::{ErrorKind, Metrics};
 use crate::offsets::{OffsetError, OffsetStore, SourceOffset};
 
-/// Writes the delivered position every `every` (when it changed) and once
-/// more when the sink stage ends. Failures in between are logged and retried
-/// at the next interval; the last write's failure is returned.
+/// Writes the delivered position every `every` (when it changed), at once
+/// when the snapshot's state changed (a finished snapshot must not be
+/// redone after a crash), and once more when the sink stage ends. Each
+/// stored offset is published on `published`. Failures in between are
+/// logged and retried at the next interval; the last write's failure is
+/// returned.
 pub(super) async fn write_offsets<O: OffsetStore>(
     mut store: O,
     mut positions: watch::Receiver<Option<SourceOffset>>,
     every: Duration,
     mut stored: Option<SourceOffset>,
+    published: watch::Sender<Option<SourceOffset>>,
 ) -> (Option<SourceOffset>, Result<(), OffsetError>) {
     let every = every.max(Duration::from_millis(1));
     let mut ticker = tokio::time::interval_at(Instant::now() + every, every);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            _ = ticker.tick() => {
-                let current = positions.borrow().clone();
-                if let Some(offset) = current.filter(|c| stored.as_ref() != Some(c)) {
-                    match store.store(&offset).await {
-                        Ok(()) => {
-                            tracing::debug!(lsn = %offset.lsn, snapshot = ?offset.snapshot, "offset stored");
-                            stored = Some(offset);
-                        }
-                        Err(e) => tracing::warn!(error = %e, "storing the offset failed; retrying at the next interval"),
-                    }
-                }
-            }
+        let due = tokio::select! {
+            _ = ticker.tick() => true,
             changed = positions.changed() => {
                 if changed.is_err() {
                     break;
+                }
+                // A snapshot that started or finished is stored without waiting.
+                positions.borrow().as_ref().is_some_and(|current| {
+                    stored.as_ref().is_none_or(|s| {
+                        std::mem::discriminant(&s.snapshot) != std::mem::discriminant(&current.snapshot)
+                    })
+                })
+            }
+        };
+        if !due {
+            continue;
+        }
+        let current = positions.borrow().clone();
+        if let Some(offset) = current.filter(|c| stored.as_ref() != Some(c)) {
+            match store.store(&offset).await {
+                Ok(()) => {
+                    tracing::debug!(lsn = %offset.lsn, snapshot = ?offset.snapshot, "offset stored");
+                    published.send_replace(Some(offset.clone()));
+                    stored = Some(offset);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "storing the offset failed; retrying at the next interval")
                 }
             }
         }
@@ -49,6 +64,7 @@ pub(super) async fn write_offsets<O: OffsetStore>(
     let result = match current.filter(|c| stored.as_ref() != Some(c)) {
         Some(offset) => match store.store(&offset).await {
             Ok(()) => {
+                published.send_replace(Some(offset.clone()));
                 stored = Some(offset);
                 Ok(())
             }

@@ -26,7 +26,8 @@ use tidewater_pgoutput::{
 };
 use tidewater_postgres::{CatalogChanges, SNAPSHOT_XID};
 use tidewater_transforms::{TransformChain, TransformError};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::RecordConverter;
 use super::catalog::SourceCatalog;
@@ -133,6 +134,9 @@ pub(super) struct ConvertStage {
     dlq_topic: Option<Arc<str>>,
     /// The JSON writer for structured header values.
     header_json: JsonConverter,
+    /// What the offset store holds (see [`Self::hand_on_snapshot_end`]).
+    stored: watch::Receiver<Option<SourceOffset>>,
+    stop: CancellationToken,
 }
 
 pub(super) struct ConvertParts {
@@ -146,6 +150,9 @@ pub(super) struct ConvertParts {
     pub(super) out: mpsc::Sender<Outgoing>,
     pub(super) budget: Budget,
     pub(super) resume: Option<SourceOffset>,
+    /// The offsets the offset writer stored.
+    pub(super) stored: watch::Receiver<Option<SourceOffset>>,
+    pub(super) stop: CancellationToken,
 }
 
 impl ConvertStage {
@@ -199,6 +206,8 @@ impl ConvertStage {
                 schemas_enable: false,
                 ..JsonConverterConfig::default()
             }),
+            stored: parts.stored,
+            stop: parts.stop,
         }
     }
 
@@ -271,7 +280,12 @@ impl ConvertStage {
                     self.change(change)?;
                     last_event = Some((change.commit_time, change.lsn));
                 }
-                TransactionEvent::Commit(commit) => self.commit(event, commit)?,
+                TransactionEvent::Commit(commit) => {
+                    let completed_snapshot = self.commit(event, commit)?;
+                    if completed_snapshot && !self.hand_on_snapshot_end().await? {
+                        return Ok(false);
+                    }
+                }
                 _ => {}
             }
             if self.chunk_len() >= self.chunk_limit && !self.flush().await? {
@@ -411,11 +425,12 @@ impl ConvertStage {
         result
     }
 
+    /// Converts a commit; returns whether it completed the snapshot.
     fn commit(
         &mut self,
         event: &TransactionEvent,
         commit: &TransactionCommit,
-    ) -> Result<(), PipelineError> {
+    ) -> Result<bool, PipelineError> {
         let position = Position::new(commit.commit_lsn, commit.event_count);
         match &self.fast {
             Some(conv) => {
@@ -448,7 +463,8 @@ impl ConvertStage {
                 result?;
             }
         }
-        let offset = if commit.xid == SNAPSHOT_XID && self.in_snapshot {
+        let completed = commit.xid == SNAPSHOT_XID && self.in_snapshot;
+        let offset = if completed {
             self.in_snapshot = false;
             self.snapshot = SnapshotState::Completed;
             SourceOffset {
@@ -467,7 +483,29 @@ impl ConvertStage {
         };
         self.last = offset.clone();
         self.marks.push((self.chunk_len(), offset));
-        Ok(())
+        Ok(completed)
+    }
+
+    /// Hands on the snapshot's last records, then waits until the offset
+    /// store holds the finished snapshot before converting what follows.
+    /// Otherwise a crash after records of the stream reached the sink, but
+    /// before the next periodic offset write, would find the snapshot
+    /// incomplete and take it again from a new slot. Stops waiting when the
+    /// pipeline shuts down or the offset writer is gone. `false` when the
+    /// sink stage is gone.
+    async fn hand_on_snapshot_end(&mut self) -> Result<bool, PipelineError> {
+        if !self.flush().await? {
+            return Ok(false);
+        }
+        let at = self.last.lsn;
+        let stop = self.stop.clone();
+        tokio::select! {
+            _ = self.stored.wait_for(|s| {
+                s.as_ref().is_some_and(|o| o.snapshot == SnapshotState::Completed && o.lsn >= at)
+            }) => {}
+            () = stop.cancelled() => {}
+        }
+        Ok(true)
     }
 
     async fn heartbeat(&mut self) -> Result<bool, PipelineError> {

@@ -727,6 +727,7 @@ where
         let (records_tx, records_rx) = mpsc::channel(max_queue.min(1024));
         let (acks_tx, acks_rx) = watch::channel(Lsn::INVALID);
         let (offsets_tx, offsets_rx) = watch::channel(None);
+        let (stored_tx, stored_rx) = watch::channel(stored.clone());
 
         let source_stage = SourceStage {
             source,
@@ -754,6 +755,8 @@ where
                 bytes: bytes_room.clone(),
             },
             resume: loaded.clone(),
+            stored: stored_rx,
+            stop: stop.clone(),
         });
         let direct_json = convert.direct_json();
         let sink_stage = SinkStage {
@@ -809,8 +812,14 @@ where
                 .instrument(tracing::info_span!("tidewater.sink")),
         );
         let offsets_task = tokio::spawn(
-            background::write_offsets(offsets, offsets_rx, settings.offset_flush_interval, stored)
-                .instrument(tracing::info_span!("tidewater.offsets")),
+            background::write_offsets(
+                offsets,
+                offsets_rx,
+                settings.offset_flush_interval,
+                stored,
+                stored_tx,
+            )
+            .instrument(tracing::info_span!("tidewater.offsets")),
         );
         let action_task = action.map(|(config, query, every)| {
             tokio::spawn(
