@@ -884,21 +884,46 @@ impl PostgresSource {
 
     /// Finishes catalog lookups owed for Relation and Type messages. Cancel-safe:
     /// a lookup leaves the queue only once done.
+    ///
+    /// A lost SQL session (a server restart, say) is opened again with the
+    /// stream's reconnection policy: waits doubling from 100 ms up to
+    /// `retriable.restart.connector.wait.ms`, at most `errors.max.retries`
+    /// attempts in a row. While the server shuts down or starts up it refuses
+    /// connections for a while; that is retried like a lost connection.
     async fn resolve_lookups(&mut self) -> Result<()> {
+        let mut attempts = 0u32;
         while let Some(&lookup) = self.lookups.front() {
             match self.lookup(lookup).await {
-                Ok(()) => {}
-                // The SQL session was lost (a server restart, say): the stream
-                // reconnected already, so open a new session and try once more.
+                Ok(()) => {
+                    self.lookups.pop_front();
+                    attempts = 0;
+                }
                 Err(e) if e.is_transient() => {
-                    tracing::info!(error = %e, "reopening the SQL session");
-                    self.control =
-                        control::connect_with(&self.config, &self.tls, APPLICATION_NAME).await?;
-                    self.lookup(lookup).await?;
+                    if let Some(max) = self.config.errors_max_retries
+                        && attempts >= max
+                    {
+                        return Err(SourceError::Closed(format!(
+                            "gave up reopening the SQL session after {attempts} attempts \
+                             (errors.max.retries = {max}): {e}"
+                        )));
+                    }
+                    attempts += 1;
+                    if attempts > 1 {
+                        let delay =
+                            stream::retry_delay(attempts - 1, self.config.reconnect_max_delay);
+                        tokio::time::sleep(delay).await;
+                    }
+                    tracing::info!(error = %e, attempt = attempts, "reopening the SQL session");
+                    match control::connect_with(&self.config, &self.tls, APPLICATION_NAME).await {
+                        Ok(client) => self.control = client,
+                        Err(e) if e.is_transient() => {
+                            tracing::info!(error = %e, "the server does not take the SQL session yet");
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 Err(e) => return Err(e),
             }
-            self.lookups.pop_front();
         }
         Ok(())
     }
