@@ -5,8 +5,12 @@
 //!  start ─► SQL session: prerequisites, publication, enum/domain types, slot state
 //!        ─► replication connection: [DROP_]CREATE_REPLICATION_SLOT (export when snapshotting)
 //!        ─► snapshot session imports the snapshot ─► START_REPLICATION at the consistent point
+//!  again beside an existing slot: a temporary slot exports the snapshot; START_REPLICATION
+//!        at the slot's confirmed position; the stream's events before the snapshot's
+//!        consistent point come first (the catch-up), then the snapshot, then the rest
 //!
-//!  next_batch: snapshot chunks first, then frames (read ahead by the keeper task, or read here):
+//!  next_batch: (catch-up,) snapshot chunks, then frames (read ahead by the keeper task, or
+//!              read here):
 //!              decode ─► relation/type lookups ─► assemble ─► de-duplicate after
 //!              reconnects ─► filters ─► renumber ─► at most max.batch.size events
 //! ```
@@ -127,7 +131,8 @@ pub enum PriorSnapshot {
     /// An earlier snapshot was completely delivered.
     Completed,
     /// An earlier snapshot was started but not completely delivered: it is
-    /// redone from a fresh slot, never half-trusted.
+    /// taken again, never half-trusted. An existing slot is kept and first
+    /// catches up to the new snapshot (see [`PostgresSource`]).
     Incomplete,
 }
 
@@ -137,6 +142,9 @@ pub(crate) struct Plan {
     pub(crate) drop_slot: bool,
     pub(crate) create_slot: bool,
     pub(crate) snapshot: bool,
+    /// Snapshot beside the existing slot: the slot's stream is delivered up to
+    /// the snapshot's consistent point first, then the snapshot, then the rest.
+    pub(crate) catch_up: bool,
 }
 
 pub(crate) fn plan(
@@ -149,11 +157,21 @@ pub(crate) fn plan(
         drop_slot: false,
         create_slot: false,
         snapshot: false,
+        catch_up: false,
     };
     let fresh = |drop_slot| Plan {
         drop_slot,
         create_slot: true,
         snapshot: true,
+        catch_up: false,
+    };
+    // Dropping a slot to snapshot again would lose what it holds: the changes
+    // since its confirmed position, such as deletes of rows a consumer saw in
+    // an interrupted snapshot.
+    let beside = Plan {
+        snapshot: true,
+        catch_up: true,
+        ..stream_only
     };
     let lost = || {
         SourceError::Prerequisite(format!(
@@ -185,16 +203,20 @@ pub(crate) fn plan(
             }
             None => fresh(false),
             Some(s) if !s.usable() => return Err(lost()),
-            Some(_) if prior == PriorSnapshot::Incomplete => fresh(true),
+            Some(_) if prior == PriorSnapshot::Incomplete => beside,
             Some(_) => stream_only,
         },
         SnapshotMode::WhenNeeded => match slot {
             None => fresh(false),
             Some(s) if !s.usable() => fresh(true),
-            Some(_) if prior == PriorSnapshot::Incomplete => fresh(true),
+            Some(_) if prior == PriorSnapshot::Incomplete => beside,
             Some(_) => stream_only,
         },
-        SnapshotMode::Always => fresh(slot.is_some()),
+        SnapshotMode::Always => match slot {
+            None => fresh(false),
+            Some(s) if !s.usable() => fresh(true),
+            Some(_) => beside,
+        },
     })
 }
 
@@ -274,6 +296,19 @@ enum Lookup {
 
 /// A PostgreSQL logical replication source.
 ///
+/// A snapshot that has to be taken again while the slot exists (an earlier one
+/// was interrupted, or `snapshot.mode = always`) keeps the slot: dropping it
+/// would lose the changes it still holds, such as deletes of rows a consumer
+/// saw in the interrupted snapshot. The new snapshot is exported by a
+/// temporary slot; the existing slot streams from its confirmed position, and
+/// its transactions committed before the new snapshot's consistent point are
+/// handed out first, then the snapshot, then everything after. Every change
+/// since the slot's position reaches the consumer, in commit order, and the
+/// snapshot's rows follow the changes they include. A logical message with
+/// prefix `tidewater.catch_up` (never handed out) marks the consistent point in
+/// the stream, so a quiet database cannot hold the snapshot back; this needs
+/// PostgreSQL 14 or later, earlier versions take the snapshot from a new slot.
+///
 /// ```no_run
 /// use tidewater_postgres::{ChangeSource, PostgresSource, SourceConfig};
 /// use tidewater_pgoutput::TransactionEvent;
@@ -338,6 +373,12 @@ pub struct PostgresSource {
     /// An error met after events that are still to be handed out.
     deferred: Option<SourceError>,
     failed: bool,
+    /// While the slot's stream catches up to a snapshot taken beside it: the
+    /// snapshot's consistent point.
+    catch_up: Option<Lsn>,
+    /// Events at or after the catch-up point, held until the snapshot is out.
+    held: VecDeque<TransactionEvent>,
+    holding: bool,
 }
 
 impl std::fmt::Debug for PostgresSource {
@@ -406,12 +447,21 @@ impl PostgresSource {
         } else {
             None
         };
-        let plan = plan(
+        let mut plan = plan(
             config.snapshot_mode,
             prior,
             slot_state.as_ref(),
             &config.slot_name,
         )?;
+        if plan.catch_up && server_version < 140_000 {
+            // The end of the catch-up is marked with a logical message (14+).
+            plan = Plan {
+                drop_slot: true,
+                create_slot: true,
+                snapshot: true,
+                catch_up: false,
+            };
+        }
         tracing::info!(
             slot = %config.slot_name,
             mode = config.snapshot_mode.as_str(),
@@ -457,6 +507,25 @@ impl PostgresSource {
             replication = Some(conn);
         }
         let start = slot.as_ref().map(|s| s.start);
+        // Beside an existing slot, the snapshot comes from a temporary slot,
+        // whose session stays open until the snapshot session imported it.
+        let mut exporter = None;
+        let mut catch_up = None;
+        if plan.catch_up {
+            control::check_slot_capacity(&control).await?;
+            let mut conn = ReplicationConnection::connect_with(&config, &tls).await?;
+            let name = temporary_slot_name(&config.slot_name);
+            let created = conn.create_slot(&name, true, SlotSnapshot::Export).await?;
+            tracing::info!(
+                slot = %config.slot_name,
+                from = %start.unwrap_or(Lsn::INVALID),
+                to = %created.consistent_point,
+                "snapshotting again beside the slot, which first catches up to the snapshot"
+            );
+            snapshot_name = created.snapshot_name;
+            catch_up = Some(created.consistent_point);
+            exporter = Some(conn);
+        }
 
         let snapshot = if plan.snapshot {
             let tables = if streaming {
@@ -471,7 +540,7 @@ impl PostgresSource {
                     &tls,
                     snapshot_name.as_deref(),
                     tables,
-                    start,
+                    catch_up.or(start),
                     server_version,
                 )
                 .await?,
@@ -479,6 +548,18 @@ impl PostgresSource {
         } else {
             None
         };
+        if let Some(conn) = exporter {
+            // Imported: the temporary slot goes with its session.
+            conn.close().await;
+            // Something to stream at or after the catch-up point, however quiet
+            // the database: the stream reaches the snapshot at the latest here.
+            control
+                .batch_execute(&format!(
+                    "SELECT pg_logical_emit_message(false, '{CATCH_UP_MARKER}', '')"
+                ))
+                .await
+                .map_err(|e| SourceError::control("marking the end of the catch-up", e))?;
+        }
 
         let shared = Arc::new(Shared::default());
         let start = start.unwrap_or(Lsn::INVALID);
@@ -536,6 +617,9 @@ impl PostgresSource {
             events_delivered: 0,
             deferred: None,
             failed: false,
+            catch_up,
+            held: VecDeque::new(),
+            holding: false,
         })
     }
 
@@ -633,14 +717,21 @@ impl PostgresSource {
         // gives it back when the call ends or is cancelled.
         let mut lease = self.feed.as_ref().map(Feeder::lease);
         while self.pending.len() < max && self.deferred.is_none() {
-            if let Some(snapshot) = self.snapshot.as_mut() {
+            if self.catch_up.is_none()
+                && let Some(snapshot) = self.snapshot.as_mut()
+            {
                 if !self.pending.is_empty() && snapshot.chunks.is_empty() {
                     break;
                 }
                 match snapshot.chunks.recv().await {
                     Some(Ok(chunk)) => self.pending.extend(chunk),
                     Some(Err(e)) => return Err(self.abandon_snapshot(e).await),
-                    None => self.snapshot = None,
+                    None => {
+                        self.snapshot = None;
+                        self.holding = false;
+                        let held = std::mem::take(&mut self.held);
+                        self.pending.extend(held);
+                    }
                 }
                 continue;
             }
@@ -756,6 +847,21 @@ impl PostgresSource {
 
     /// Applies de-duplication, filters and renumbering to one assembled event.
     fn admit(&mut self, event: TransactionEvent) {
+        if let Some(point) = self.catch_up {
+            let at = match &event {
+                TransactionEvent::Begin(begin) => Some(begin.commit_lsn),
+                TransactionEvent::Change(c) if c.xid.is_none() && c.relation.is_none() => {
+                    Some(c.commit_lsn)
+                }
+                _ => None,
+            };
+            if at.is_some_and(|at| at >= point) {
+                // Caught up: the snapshot comes next, then this and what follows.
+                tracing::info!(%point, "caught up with the snapshot's consistent point");
+                self.catch_up = None;
+                self.holding = true;
+            }
+        }
         match event {
             TransactionEvent::Begin(begin) => {
                 if begin.commit_lsn <= self.delivered_upto {
@@ -767,7 +873,7 @@ impl PostgresSource {
                     _ => 0,
                 };
                 if skip == 0 {
-                    self.pending.push_back(TransactionEvent::Begin(begin));
+                    self.emit(TransactionEvent::Begin(begin));
                 }
                 self.open = Open::Tx {
                     emitted: 0,
@@ -778,11 +884,11 @@ impl PostgresSource {
             TransactionEvent::Change(change) => {
                 if change.xid.is_none() && change.relation.is_none() {
                     // A non-transactional logical message.
-                    if change.commit_lsn <= self.delivered_upto {
+                    if change.commit_lsn <= self.delivered_upto || is_catch_up_marker(&change) {
                         return;
                     }
                     self.delivered_upto = change.commit_lsn;
-                    self.pending.push_back(TransactionEvent::Change(change));
+                    self.emit(TransactionEvent::Change(change));
                     return;
                 }
                 if matches!(self.open, Open::Skip) {
@@ -799,7 +905,7 @@ impl PostgresSource {
                         return;
                     }
                     change.index = index;
-                    self.pending.push_back(TransactionEvent::Change(change));
+                    self.emit(TransactionEvent::Change(change));
                 }
             }
             TransactionEvent::Commit(mut commit) => {
@@ -808,12 +914,22 @@ impl PostgresSource {
                     Open::Tx { emitted, .. } => {
                         commit.event_count = emitted;
                         self.delivered_upto = commit.commit_lsn;
-                        self.pending.push_back(TransactionEvent::Commit(commit));
+                        self.emit(TransactionEvent::Commit(commit));
                     }
                 }
             }
             // Future event kinds pass through.
-            other => self.pending.push_back(other),
+            other => self.emit(other),
+        }
+    }
+
+    /// Hands an admitted event out, or holds it while a snapshot taken beside
+    /// the slot is still to come.
+    fn emit(&mut self, event: TransactionEvent) {
+        if self.holding {
+            self.held.push_back(event);
+        } else {
+            self.pending.push_back(event);
         }
     }
 
@@ -1019,6 +1135,23 @@ fn project(kind: ChangeKind, keep: &[bool]) -> ChangeKind {
 }
 
 /// Protocol version and options for the server.
+/// Prefix of the logical message marking where a slot catching up to a
+/// snapshot taken beside it has reached the snapshot; never handed out.
+pub(crate) const CATCH_UP_MARKER: &str = "tidewater.catch_up";
+
+fn is_catch_up_marker(change: &ChangeEvent) -> bool {
+    matches!(&change.kind, ChangeKind::Message { prefix, .. } if prefix == CATCH_UP_MARKER)
+}
+
+/// A temporary slot's name next to `slot`: `<slot>_tw<pid>`, within
+/// PostgreSQL's 63 bytes (slot names are ASCII).
+fn temporary_slot_name(slot: &str) -> String {
+    let suffix = format!("_tw{}", std::process::id());
+    let keep = 63usize.saturating_sub(suffix.len());
+    let stem: String = slot.chars().take(keep).collect();
+    format!("{stem}{suffix}")
+}
+
 fn start_options(config: &SourceConfig, server_version: u32) -> Result<StartOptions> {
     let highest = highest_protocol_version(server_version);
     let protocol_version = match config.protocol_version {
@@ -1126,6 +1259,7 @@ mod tests {
             drop_slot: false,
             create_slot: false,
             snapshot: false,
+            catch_up: false,
         };
         let create = Plan {
             create_slot: true,
@@ -1134,26 +1268,32 @@ mod tests {
         let fresh = Plan {
             create_slot: true,
             snapshot: true,
-            drop_slot: false,
+            ..stream
         };
         let redo = Plan {
             drop_slot: true,
             ..fresh
         };
+        let beside = Plan {
+            snapshot: true,
+            catch_up: true,
+            ..stream
+        };
 
         assert_eq!(p(Initial, Unknown, None).unwrap(), fresh);
         assert_eq!(p(Initial, Unknown, Some(&ok)).unwrap(), stream);
         assert_eq!(p(Initial, Completed, Some(&ok)).unwrap(), stream);
-        assert_eq!(p(Initial, Incomplete, Some(&ok)).unwrap(), redo);
+        assert_eq!(p(Initial, Incomplete, Some(&ok)).unwrap(), beside);
         assert!(p(Initial, Completed, None).is_err());
         assert!(p(Initial, Unknown, Some(&lost)).is_err());
 
         assert_eq!(p(WhenNeeded, Unknown, None).unwrap(), fresh);
         assert_eq!(p(WhenNeeded, Unknown, Some(&lost)).unwrap(), redo);
         assert_eq!(p(WhenNeeded, Completed, Some(&ok)).unwrap(), stream);
-        assert_eq!(p(WhenNeeded, Incomplete, Some(&ok)).unwrap(), redo);
+        assert_eq!(p(WhenNeeded, Incomplete, Some(&ok)).unwrap(), beside);
 
-        assert_eq!(p(Always, Completed, Some(&ok)).unwrap(), redo);
+        assert_eq!(p(Always, Completed, Some(&ok)).unwrap(), beside);
+        assert_eq!(p(Always, Completed, Some(&lost)).unwrap(), redo);
         assert_eq!(p(Always, Unknown, None).unwrap(), fresh);
 
         assert_eq!(p(NoData, Unknown, None).unwrap(), create);
@@ -1163,6 +1303,17 @@ mod tests {
         assert!(p(InitialOnly, Unknown, None).unwrap().snapshot);
         assert!(!p(InitialOnly, Completed, None).unwrap().snapshot);
         assert!(!p(InitialOnly, Unknown, None).unwrap().create_slot);
+    }
+
+    #[test]
+    fn temporary_slot_names_fit() {
+        let name = temporary_slot_name(&"s".repeat(63));
+        assert!(name.len() <= 63, "{name}");
+        assert!(name.ends_with(&format!("_tw{}", std::process::id())));
+        assert_eq!(
+            temporary_slot_name("cdc"),
+            format!("cdc_tw{}", std::process::id())
+        );
     }
 
     #[test]

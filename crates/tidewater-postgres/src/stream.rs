@@ -143,7 +143,15 @@ impl WireState {
                 }
             }
             Some(b'M') if !self.in_transaction => {
-                // Message: tag, flags, LSN.
+                // Message: tag, flags, LSN, prefix. The source's own catch-up
+                // marker is never handed out, so never acknowledged: it counts
+                // as idle WAL.
+                let prefix = frame.get(MESSAGE_OFFSET + 10..);
+                let marker = crate::source::CATCH_UP_MARKER.as_bytes();
+                if prefix.is_some_and(|p| p.starts_with(marker) && p.get(marker.len()) == Some(&0))
+                {
+                    return;
+                }
                 if let Some(lsn) = read_u64(frame, MESSAGE_OFFSET + 2) {
                     self.last_end = self.last_end.max(lsn);
                 }
@@ -891,6 +899,30 @@ mod tests {
             "the message is not acknowledged"
         );
         assert_eq!(shared.idle_advances.load(Ordering::Relaxed), 2);
+    }
+
+    #[test]
+    fn the_catch_up_marker_is_idle_wal() {
+        let shared = Shared::default();
+        shared.acknowledged.store(0x100, Ordering::Release);
+        let mut wire = WireState::default();
+        let message = |prefix: &str, lsn| {
+            frame(Message::Message(LogicalMessage {
+                xid: None,
+                flags: 0,
+                lsn: Lsn(lsn),
+                prefix: prefix.into(),
+                content: Bytes::new(),
+            }))
+        };
+        // Never handed out, so never acknowledged: a keepalive passes it.
+        wire.observe(&message(crate::source::CATCH_UP_MARKER, 0x200));
+        wire.advance_idle(&shared, Lsn(0x300));
+        assert_eq!(shared.acknowledged(), Lsn(0x300));
+        // A prefix that only starts like it is an ordinary message.
+        wire.observe(&message("tidewater.catch_up2", 0x400));
+        wire.advance_idle(&shared, Lsn(0x500));
+        assert_eq!(shared.acknowledged(), Lsn(0x300));
     }
 
     #[test]

@@ -309,8 +309,8 @@ async fn markers_chunks_progress_and_filters() {
     source.close().await.unwrap();
 }
 
-/// Starts a source, writes a row and a marker, and returns whether a snapshot
-/// came first and the rows it read.
+/// Starts a source, writes a row and a marker, and returns the rows of the
+/// snapshot it took, if it took one.
 async fn run_mode(
     pg: &PgCluster,
     db: &str,
@@ -328,16 +328,19 @@ async fn run_mode(
     )
     .unwrap();
     let events = until_message(&mut source, &marker).await;
-    let snapshot = match events.first() {
-        Some(TransactionEvent::Begin(b)) if b.xid == SNAPSHOT_XID => Some(
-            events
-                .iter()
-                .take_while(|e| !matches!(e, TransactionEvent::Commit(c) if c.xid == SNAPSHOT_XID))
-                .filter(|e| matches!(e, TransactionEvent::Change(_)))
-                .count(),
-        ),
-        _ => None,
-    };
+    // A snapshot taken beside the kept slot comes after what the slot still
+    // held (here the previous run's unacknowledged marker).
+    let begin = events
+        .iter()
+        .position(|e| matches!(e, TransactionEvent::Begin(b) if b.xid == SNAPSHOT_XID));
+    let snapshot = begin.map(|at| {
+        events
+            .iter()
+            .skip(at)
+            .take_while(|e| !matches!(e, TransactionEvent::Commit(c) if c.xid == SNAPSHOT_XID))
+            .filter(|e| matches!(e, TransactionEvent::Change(_)))
+            .count()
+    });
     // Acknowledge everything delivered.
     if let Some(end) = events.iter().rev().find_map(|e| match e {
         TransactionEvent::Commit(c) => Some(c.end_lsn),
@@ -370,10 +373,10 @@ async fn snapshot_modes() {
     assert_eq!(snapshot, None);
     assert!(!source.slot().unwrap().created);
     source.close().await.unwrap();
-    // initial after a snapshot that did not finish: start over from a new slot.
+    // initial after a snapshot that did not finish: snapshot again, keeping the slot.
     let (snapshot, source) = run_mode(&pg, &db, cfg("initial"), PriorSnapshot::Incomplete).await;
     assert_eq!(snapshot, Some(4));
-    assert!(source.slot().unwrap().created);
+    assert!(!source.slot().unwrap().created);
     source.close().await.unwrap();
     // always: every start.
     let (snapshot, source) = run_mode(&pg, &db, cfg("always"), PriorSnapshot::Completed).await;
@@ -501,4 +504,114 @@ async fn an_interrupted_snapshot_is_taken_again_from_a_new_slot() {
     }
     assert_eq!(rows, 5000);
     source.close().await.unwrap();
+}
+
+/// A snapshot taken again beside an existing slot (the earlier one was
+/// interrupted): the slot is kept, and the changes it holds — made after the
+/// interrupted snapshot, before the new one — come first, in commit order,
+/// then the new snapshot, then what follows. Nothing the interrupted snapshot
+/// showed is left without its delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_taken_again_keeps_the_slot_and_its_changes_come_first() {
+    let pg = PG.get();
+    let db = fresh_db(&pg, "snap_again");
+    pg.psql_db(
+        &db,
+        "CREATE TABLE t (id int PRIMARY KEY, v int NOT NULL);
+         INSERT INTO t SELECT g, 0 FROM generate_series(1, 10) g;",
+    )
+    .unwrap();
+    let slot_name = unique("again");
+    let cfg = || {
+        config(
+            &pg,
+            &db,
+            &[("slot.name", &slot_name), ("snapshot.fetch.size", "2")],
+        )
+    };
+
+    // The first snapshot is read in part, never acknowledged.
+    let mut first = PostgresSource::start_with(cfg(), PriorSnapshot::Unknown)
+        .await
+        .unwrap();
+    let slot = first.slot().unwrap().clone();
+    assert!(slot.created);
+    assert!(!next(&mut first).await.is_empty());
+    first.close().await.unwrap();
+
+    // Meanwhile: a row the consumer may have seen goes, another arrives, one changes.
+    pg.psql_db(
+        &db,
+        "DELETE FROM t WHERE id = 3; INSERT INTO t VALUES (11, 0); UPDATE t SET v = 1 WHERE id = 5;",
+    )
+    .unwrap();
+
+    let mut second = PostgresSource::start_with(cfg(), PriorSnapshot::Incomplete)
+        .await
+        .unwrap();
+    assert!(!second.slot().unwrap().created, "the slot was kept");
+    assert_eq!(second.slot().unwrap().start, slot.start);
+    let marker = unique("after");
+    pg.psql_db(
+        &db,
+        &format!(
+            "INSERT INTO t VALUES (12, 0);
+             SELECT pg_logical_emit_message(false, '{marker}', '')"
+        ),
+    )
+    .unwrap();
+    let events = until_message(&mut second, &marker).await;
+
+    // (op, id, commit LSN) in the order handed out.
+    let seen: Vec<(char, i32, u64)> = events
+        .iter()
+        .filter_map(|e| match e {
+            TransactionEvent::Change(c) if c.relation.is_some() => {
+                let row = match &c.kind {
+                    ChangeKind::Read { new, .. }
+                    | ChangeKind::Insert { new }
+                    | ChangeKind::Update { new, .. } => new.clone(),
+                    ChangeKind::Delete { old } => old.tuple().clone(),
+                    other => panic!("{other:?}"),
+                };
+                Some((c.kind.op_code(), int(&row, 0), c.commit_lsn.0))
+            }
+            _ => None,
+        })
+        .collect();
+    let ops: Vec<(char, i32)> = seen.iter().map(|&(op, id, _)| (op, id)).collect();
+    let reads: Vec<i32> = (1..=11).filter(|&id| id != 3).collect();
+    let mut expected = vec![('d', 3), ('c', 11), ('u', 5)];
+    expected.extend(reads.iter().map(|&id| ('r', id)));
+    expected.push(('c', 12));
+    let mut sorted_reads = ops.clone();
+    if let Some(part) = sorted_reads.get_mut(3..3 + reads.len()) {
+        part.sort_unstable();
+    }
+    assert_eq!(sorted_reads, expected, "{ops:?}");
+    // Positions never go back: catch-up, snapshot, then the stream.
+    assert!(
+        seen.windows(2).all(|w| w[0].2 <= w[1].2),
+        "positions go back: {seen:?}"
+    );
+    assert!(
+        !events.iter().any(|e| matches!(
+            e,
+            TransactionEvent::Change(ChangeEvent { kind: ChangeKind::Message { prefix, .. }, .. })
+                if prefix.starts_with("tidewater.")
+        )),
+        "the catch-up marker was handed out"
+    );
+    second.close().await.unwrap();
+    // The temporary slot went with its session.
+    let slots = pg
+        .psql_db(
+            &db,
+            &format!(
+                "SELECT string_agg(slot_name, ',') FROM pg_replication_slots WHERE slot_name LIKE '{}%'",
+                slot.name
+            ),
+        )
+        .unwrap();
+    assert_eq!(slots, slot.name);
 }
