@@ -254,6 +254,18 @@ impl Setup {
         format!("{}_slot", self.name)
     }
 
+    /// Whether the offset file records a completed snapshot (Kafka Connect's
+    /// format: `{"key": …, "value": {…, "snapshot_completed": true}}`).
+    pub fn snapshot_completed(&self) -> bool {
+        let Ok(text) = std::fs::read_to_string(self.dir.path().join("offsets.jsonl")) else {
+            return false;
+        };
+        text.lines()
+            .rev()
+            .find_map(|l| serde_json::from_str::<Value>(l).ok())
+            .is_some_and(|v| v["value"]["snapshot_completed"] == Value::Bool(true))
+    }
+
     /// Starts a pipeline process on the connector file and waits until it runs.
     pub fn start_pipeline(&self) -> PipelineProcess {
         let mut p = PipelineProcess::start(&self.config);
