@@ -29,6 +29,9 @@
 //! `TIDEWATER_E2E_PARTS` (default `a,c0,c,b`) picks the consumers. Every consumer reaches
 //! PostgreSQL the same way: over the Unix socket, or with `TIDEWATER_E2E_SOCKET=tcp` over
 //! TCP on 127.0.0.1 (over loopback TCP the walsender spends about twice the CPU per change).
+//! Before the rounds, pg_recvlogical drains a warm-up slot (not counted): the first decoding
+//! of fresh WAL costs the walsender more. `TIDEWATER_E2E_PRODUCER=key=value,...` adds
+//! producer settings for (b), e.g. `batch.size=262144`. Figures: docs/performance.md.
 
 #![allow(
     clippy::unwrap_used,
