@@ -1,6 +1,8 @@
 //! [`KafkaSink`]: the rskafka producer.
 
+mod batch;
 mod log;
+mod sender;
 mod tls;
 mod tracker;
 mod worker;
@@ -24,6 +26,7 @@ use crate::error::{ConfigError, Result, SinkError};
 use crate::partitioner::{StickyPartitioner, partition_for_key};
 use crate::record::{Delivery, ProducerRecord, now_millis};
 use crate::sink::Sink;
+use sender::Router;
 use tracker::{Completion, Tracker};
 use worker::{BATCH_OVERHEAD, Counters, PartitionWorker, Queued, WorkerMsg};
 
@@ -108,6 +111,8 @@ impl ProducerStats {
 pub struct KafkaSink {
     config: Arc<ProducerConfig>,
     client: Arc<Client>,
+    /// Hands encoded batches to one sender task per broker.
+    router: Arc<Router>,
     topics: HashMap<Arc<str>, TopicState>,
     workers: HashMap<(Arc<str>, i32), WorkerHandle>,
     memory: Arc<Semaphore>,
@@ -201,9 +206,17 @@ impl KafkaSink {
         info!(brokers = %brokers, client_id = %config.client_id, "connected to Kafka");
         let memory = Arc::new(Semaphore::new(config.buffer_memory));
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let client = Arc::new(client);
+        let counters: Arc<Counters> = Arc::default();
+        let router = Arc::new(Router::new(
+            Arc::clone(&client),
+            Arc::clone(&counters),
+            config.request_timeout,
+        ));
         Ok(Self {
             config: Arc::new(config),
-            client: Arc::new(client),
+            client,
+            router,
             topics: HashMap::new(),
             workers: HashMap::new(),
             memory,
@@ -211,7 +224,7 @@ impl KafkaSink {
             done_tx,
             done_rx,
             tracker: Tracker::default(),
-            counters: Arc::default(),
+            counters,
         })
     }
 
@@ -438,12 +451,11 @@ impl KafkaSink {
             let worker = PartitionWorker {
                 topic: Arc::clone(topic),
                 partition,
-                client: Arc::clone(&self.client),
+                router: Arc::clone(&self.router),
                 config: Arc::clone(&self.config),
                 rx,
                 done: self.done_tx.clone(),
                 halt_from: Arc::clone(&self.halt_from),
-                partition_client: None,
                 counters: Arc::clone(&self.counters),
                 queue: VecDeque::new(),
                 memory: None,

@@ -7,15 +7,16 @@
 //!                                                                 │   or linger.ms elapsed
 //!                                                                 │   or a flush marker
 //!                                                                 ▼
-//!                                                   PartitionClient::produce (rskafka)
+//!                                           encoded once, handed to the leader's sender
+//!                                           (sender.rs: one request for all partitions)
 //!                                                                 │ retry with backoff on
 //!                                                                 │ retriable errors, one
-//!                                                                 │ request in flight
+//!                                                                 │ batch in flight
 //!                                                                 ▼
 //!  KafkaSink::acknowledged / flush ◄──── completions (seqs, offsets | error) ◄──┘
 //! ```
 //!
-//! Only one produce request per partition is in flight, and a batch is retried until it
+//! Only one batch per partition is in flight, and a batch is retried until it
 //! succeeds or fails for good before the next batch goes out, so records reach the partition
 //! in the order they were sent. After a failure nothing more is produced anywhere (the
 //! shared halt flag): the sink is failed and its caller resends from the last delivery.
@@ -25,11 +26,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rskafka::client::Client;
+use bytes::Bytes;
+use rskafka::client::broker_producer::encode_record_batch;
 use rskafka::client::error::{Error as ClientError, ProtocolError, RequestError};
-use rskafka::client::partition::{
-    Compression as WireCompression, PartitionClient, UnknownTopicHandling,
-};
+use rskafka::client::partition::Compression as WireCompression;
 use rskafka::record::Record;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -39,8 +39,10 @@ use tracing::{debug, warn};
 
 use crate::config::{Compression, ProducerConfig};
 use crate::error::SinkError;
-use crate::record::ProducerRecord;
+use crate::record::{ProducerRecord, now_millis};
 
+use super::batch;
+use super::sender::Router;
 use super::tracker::Completion;
 
 /// Counters shared by a sink's partition tasks (see [`ProducerStats`](super::ProducerStats)).
@@ -80,13 +82,12 @@ pub(crate) enum WorkerMsg {
 pub(crate) struct PartitionWorker {
     pub(crate) topic: Arc<str>,
     pub(crate) partition: i32,
-    pub(crate) client: Arc<Client>,
+    pub(crate) router: Arc<Router>,
     pub(crate) config: Arc<ProducerConfig>,
     pub(crate) rx: UnboundedReceiver<WorkerMsg>,
     pub(crate) done: UnboundedSender<Completion>,
     /// Records from this sequence number on are not produced (set after a failure).
     pub(crate) halt_from: Arc<AtomicU64>,
-    pub(crate) partition_client: Option<PartitionClient>,
     pub(crate) counters: Arc<Counters>,
     /// Records received and not yet in a batch, in send order.
     pub(crate) queue: VecDeque<Queued>,
@@ -97,7 +98,8 @@ pub(crate) struct PartitionWorker {
     pub(crate) flushing: bool,
 }
 
-enum Failure {
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
     /// Worth another attempt; `reconnect` drops the cached partition client.
     Retriable { reconnect: bool, message: String },
     /// Retrying cannot help.
@@ -151,7 +153,7 @@ fn describe(code: ProtocolError) -> &'static str {
     }
 }
 
-fn classify(error: &ClientError) -> Failure {
+pub(crate) fn classify(error: &ClientError) -> Failure {
     let retriable = |reconnect: bool| Failure::Retriable {
         reconnect,
         message: error.to_string(),
@@ -366,25 +368,24 @@ impl PartitionWorker {
         }
     }
 
-    async fn attempt(&mut self, batch: &[Queued]) -> Result<Vec<i64>, ClientError> {
-        let client = match &self.partition_client {
-            Some(client) => client,
-            None => {
-                let client = self
-                    .client
-                    .partition_client(
-                        self.topic.to_string(),
-                        self.partition,
-                        UnknownTopicHandling::Error,
-                    )
-                    .await?;
-                self.partition_client.insert(client)
+    /// The batch as the broker gets it: written here when uncompressed, by rskafka's
+    /// encoder when compressed.
+    fn encode(&self, batch: &[Queued]) -> Result<Bytes, SinkError> {
+        match self.config.compression {
+            Compression::None => Ok(batch::encode(batch.iter().map(|q| &q.record), now_millis())),
+            compression => {
+                let records = batch.iter().map(|q| to_wire(&q.record)).collect();
+                encode_record_batch(records, wire_compression(compression)).map_err(|e| {
+                    SinkError::Broker {
+                        topic: Arc::clone(&self.topic),
+                        partition: self.partition,
+                        records: batch.len(),
+                        error: "ClientRequestError".to_owned(),
+                        message: e.to_string(),
+                    }
+                })
             }
-        };
-        let records = batch.iter().map(|q| to_wire(&q.record)).collect();
-        client
-            .produce(records, wire_compression(self.config.compression))
-            .await
+        }
     }
 
     async fn deliver(&mut self, batch: &[Queued]) -> Result<Vec<i64>, SinkError> {
@@ -392,6 +393,7 @@ impl PartitionWorker {
             return Ok(Vec::new());
         };
         let deadline = first.enqueued + self.config.delivery_timeout;
+        let data = self.encode(batch)?;
         let mut backoff = self.config.retry_backoff;
         let mut attempts: u32 = 0;
         let mut last_error = String::from("no attempt made before the deadline");
@@ -410,10 +412,10 @@ impl PartitionWorker {
                 });
             }
             attempts += 1;
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
             let limit = self.config.request_timeout.min(deadline - now);
-            let failure = match tokio::time::timeout(limit, self.attempt(batch)).await {
-                Ok(Ok(offsets)) => {
+            let attempt = self.router.produce(&self.topic, self.partition, data.clone());
+            let failure = match tokio::time::timeout(limit, attempt).await {
+                Ok(Ok(base_offset)) => {
                     let bytes: usize = batch.iter().map(|q| q.size).sum();
                     self.counters
                         .records
@@ -424,10 +426,10 @@ impl PartitionWorker {
                     if attempts > 1 {
                         debug!(topic = %self.topic, partition = self.partition, attempts, "batch delivered after retries");
                     }
+                    let offsets = (0..batch.len() as i64).map(|i| base_offset + i).collect();
                     return Ok(offsets);
                 }
-                Ok(Err(error)) => {
-                    let failure = classify(&error);
+                Ok(Err(failure)) => {
                     if let Failure::Retriable { message, .. } = &failure {
                         last_cause = Some(message.clone());
                     }
@@ -467,7 +469,7 @@ impl PartitionWorker {
                     );
                     last_error = message;
                     if reconnect {
-                        self.partition_client = None;
+                        self.router.forget_leaders(&self.topic);
                     }
                     let wait = backoff.min(deadline.saturating_duration_since(Instant::now()));
                     tokio::time::sleep(wait).await;

@@ -11,6 +11,7 @@ use crate::{
     topic::Topic,
 };
 
+pub mod broker_producer;
 pub mod consumer;
 pub mod controller;
 pub mod error;
@@ -199,5 +200,20 @@ impl Client {
                     .collect(),
             })
             .collect())
+    }
+
+    /// The leader broker of each partition of `topic` (`-1` where there is none), from
+    /// fresh metadata.
+    pub async fn partition_leaders(
+        &self,
+        topic: &str,
+    ) -> Result<std::collections::BTreeMap<i32, i32>> {
+        broker_producer::partition_leaders(&self.brokers, topic).await
+    }
+
+    /// A new connection to broker `broker_id` for produce requests spanning several
+    /// partitions (see [`broker_producer`]).
+    pub async fn broker_producer(&self, broker_id: i32) -> Result<broker_producer::BrokerProducer> {
+        broker_producer::BrokerProducer::connect(&self.brokers, broker_id).await
     }
 }

@@ -14,7 +14,7 @@ use crate::{
             FetchRequestTopic, FetchResponse, FetchResponsePartition, IsolationLevel,
             ListOffsetsRequest, ListOffsetsRequestPartition, ListOffsetsRequestTopic,
             ListOffsetsResponse, ListOffsetsResponsePartition, NORMAL_CONSUMER, ProduceRequest,
-            ProduceRequestPartitionData, ProduceRequestTopicData, ProduceResponse,
+            ProduceRecords, ProduceRequestPartitionData, ProduceRequestTopicData, ProduceResponse,
         },
         primitives::*,
         record::{Record as ProtocolRecord, *},
@@ -649,9 +649,25 @@ fn build_produce_request(
     records: Vec<Record>,
     compression: Compression,
 ) -> ProduceRequest {
-    let n = records.len() as i32;
+    let record_batch = ProduceRequestPartitionData {
+        index: Int32(partition),
+        records: ProduceRecords::Batches(Records(vec![build_record_batch(records, compression)])),
+    };
 
-    // TODO: Retry on failure
+    ProduceRequest {
+        transactional_id: crate::protocol::primitives::NullableString(None),
+        acks: Int16(-1),
+        timeout_ms: Int32(30_000),
+        topic_data: vec![ProduceRequestTopicData {
+            name: String_(topic.to_string()),
+            partition_data: vec![record_batch],
+        }],
+    }
+}
+
+/// One record batch (message format v2) holding `records`, which must not be empty.
+pub(crate) fn build_record_batch(records: Vec<Record>, compression: Compression) -> RecordBatch {
+    let n = records.len() as i32;
 
     let first_timestamp = records.first().unwrap().timestamp;
     let mut max_timestamp = first_timestamp;
@@ -676,42 +692,29 @@ fn build_produce_request(
         })
         .collect();
 
-    let record_batch = ProduceRequestPartitionData {
-        index: Int32(partition),
-        records: Records(vec![RecordBatch {
-            base_offset: 0,
-            partition_leader_epoch: 0,
-            last_offset_delta: n - 1,
-            is_transactional: false,
-            base_sequence: -1,
-            compression: match compression {
-                Compression::NoCompression => RecordBatchCompression::NoCompression,
-                #[cfg(feature = "compression-gzip")]
-                Compression::Gzip => RecordBatchCompression::Gzip,
-                #[cfg(feature = "compression-lz4")]
-                Compression::Lz4 => RecordBatchCompression::Lz4,
-                #[cfg(feature = "compression-snappy")]
-                Compression::Snappy => RecordBatchCompression::Snappy,
-                #[cfg(feature = "compression-zstd")]
-                Compression::Zstd => RecordBatchCompression::Zstd,
-            },
-            timestamp_type: RecordBatchTimestampType::CreateTime,
-            producer_id: -1,
-            producer_epoch: -1,
-            first_timestamp: first_timestamp.timestamp_millis(),
-            max_timestamp: max_timestamp.timestamp_millis(),
-            records: ControlBatchOrRecords::Records(records),
-        }]),
-    };
-
-    ProduceRequest {
-        transactional_id: crate::protocol::primitives::NullableString(None),
-        acks: Int16(-1),
-        timeout_ms: Int32(30_000),
-        topic_data: vec![ProduceRequestTopicData {
-            name: String_(topic.to_string()),
-            partition_data: vec![record_batch],
-        }],
+    RecordBatch {
+        base_offset: 0,
+        partition_leader_epoch: 0,
+        last_offset_delta: n - 1,
+        is_transactional: false,
+        base_sequence: -1,
+        compression: match compression {
+            Compression::NoCompression => RecordBatchCompression::NoCompression,
+            #[cfg(feature = "compression-gzip")]
+            Compression::Gzip => RecordBatchCompression::Gzip,
+            #[cfg(feature = "compression-lz4")]
+            Compression::Lz4 => RecordBatchCompression::Lz4,
+            #[cfg(feature = "compression-snappy")]
+            Compression::Snappy => RecordBatchCompression::Snappy,
+            #[cfg(feature = "compression-zstd")]
+            Compression::Zstd => RecordBatchCompression::Zstd,
+        },
+        timestamp_type: RecordBatchTimestampType::CreateTime,
+        producer_id: -1,
+        producer_epoch: -1,
+        first_timestamp: first_timestamp.timestamp_millis(),
+        max_timestamp: max_timestamp.timestamp_millis(),
+        records: ControlBatchOrRecords::Records(records),
     }
 }
 

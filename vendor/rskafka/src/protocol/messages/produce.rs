@@ -19,7 +19,35 @@ pub struct ProduceRequestPartitionData {
     pub index: Int32,
 
     /// The record data to be produced.
-    pub records: Records,
+    pub records: ProduceRecords,
+}
+
+/// The record data of one partition in a produce request.
+#[derive(Debug)]
+pub enum ProduceRecords {
+    /// Record batches, encoded when the request is written.
+    Batches(Records),
+
+    /// Record batches already encoded by the caller (message format v2), written as they are.
+    Encoded(bytes::Bytes),
+}
+
+impl<W> WriteType<W> for ProduceRecords
+where
+    W: Write,
+{
+    fn write(&self, writer: &mut W) -> Result<(), crate::protocol::traits::WriteError> {
+        match self {
+            Self::Batches(records) => records.write(writer),
+            Self::Encoded(bytes) => {
+                let len = i32::try_from(bytes.len())
+                    .map_err(|e| crate::protocol::traits::WriteError::Malformed(Box::new(e)))?;
+                Int32(len).write(writer)?;
+                writer.write_all(bytes)?;
+                Ok(())
+            }
+        }
+    }
 }
 
 impl<W> WriteVersionedType<W> for ProduceRequestPartitionData

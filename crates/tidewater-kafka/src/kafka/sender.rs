@@ -1,0 +1,256 @@
+//! One task per broker: gathers the batches the partition tasks hand it into produce
+//! requests spanning several partitions, one request in flight at a time.
+//!
+//! ```text
+//!  PartitionWorker ─┐  (batch, reply)                      one request: every batch
+//!  PartitionWorker ─┼──────────────► BrokerSender(leader) ───────────────────────────► broker
+//!  PartitionWorker ─┘                  waits for the answer, replies per partition
+//! ```
+//!
+//! While a request is in flight, the batches of other partitions queue up, and the next
+//! request carries all of them: the broker gets one request where it would get one per
+//! partition, as with the Java client under Kafka Connect (which allows one request in flight
+//! per connection). Each partition task has at most one batch out, so a partition's batches
+//! still reach the broker in order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use rskafka::client::Client;
+use rskafka::client::broker_producer::{BrokerProducer, EncodedBatch};
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+use tracing::debug;
+
+use super::worker::{Counters, Failure, classify};
+
+/// What a partition task hands a broker's sender.
+struct Submit {
+    batch: EncodedBatch,
+    reply: oneshot::Sender<Result<i64, Failure>>,
+}
+
+/// Finds partition leaders and hands batches to the sender of the leader's broker.
+#[derive(Debug)]
+pub(crate) struct Router {
+    client: Arc<Client>,
+    counters: Arc<Counters>,
+    request_timeout: Duration,
+    /// Partition → leader, per topic, from the last metadata answer.
+    leaders: Mutex<HashMap<Arc<str>, BTreeMap<i32, i32>>>,
+    senders: Mutex<HashMap<i32, UnboundedSender<Submit>>>,
+}
+
+impl std::fmt::Debug for Submit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submit")
+            .field("topic", &self.batch.topic)
+            .field("partition", &self.batch.partition)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Router {
+    pub(crate) fn new(
+        client: Arc<Client>,
+        counters: Arc<Counters>,
+        request_timeout: Duration,
+    ) -> Self {
+        Self {
+            client,
+            counters,
+            request_timeout,
+            leaders: Mutex::default(),
+            senders: Mutex::default(),
+        }
+    }
+
+    /// Produces one encoded batch to `topic`/`partition`: the offset of its first record,
+    /// or why it failed (one attempt).
+    pub(crate) async fn produce(
+        &self,
+        topic: &Arc<str>,
+        partition: i32,
+        data: Bytes,
+    ) -> Result<i64, Failure> {
+        let leader = self.leader(topic, partition).await?;
+        let (reply, answer) = oneshot::channel();
+        let submit = Submit {
+            batch: EncodedBatch {
+                topic: topic.to_string(),
+                partition,
+                data,
+            },
+            reply,
+        };
+        self.sender(leader)
+            .send(submit)
+            .map_err(|_| Failure::Retriable {
+                reconnect: true,
+                message: format!("the sender for broker {leader} stopped"),
+            })?;
+        answer.await.unwrap_or_else(|_| {
+            Err(Failure::Retriable {
+                reconnect: true,
+                message: format!("the sender for broker {leader} stopped"),
+            })
+        })
+    }
+
+    /// Forgets `topic`'s leaders: the next batch asks the cluster again.
+    pub(crate) fn forget_leaders(&self, topic: &str) {
+        if let Ok(mut leaders) = self.leaders.lock() {
+            leaders.remove(topic);
+        }
+    }
+
+    async fn leader(&self, topic: &Arc<str>, partition: i32) -> Result<i32, Failure> {
+        let cached = self
+            .leaders
+            .lock()
+            .ok()
+            .and_then(|l| l.get(topic).map(|m| m.get(&partition).copied()));
+        let leader = match cached {
+            Some(leader) => leader,
+            None => {
+                let map = self
+                    .client
+                    .partition_leaders(topic)
+                    .await
+                    .map_err(|e| classify(&e))?;
+                let leader = map.get(&partition).copied();
+                if let Ok(mut leaders) = self.leaders.lock() {
+                    leaders.insert(Arc::clone(topic), map);
+                }
+                leader
+            }
+        };
+        match leader {
+            Some(id) if id >= 0 => Ok(id),
+            Some(_) => {
+                self.forget_leaders(topic);
+                Err(Failure::Retriable {
+                    reconnect: true,
+                    message: format!("partition {topic}/{partition} has no leader right now"),
+                })
+            }
+            None => {
+                self.forget_leaders(topic);
+                Err(Failure::Retriable {
+                    reconnect: true,
+                    message: format!("partition {topic}/{partition} is not in the metadata yet"),
+                })
+            }
+        }
+    }
+
+    fn sender(&self, broker: i32) -> UnboundedSender<Submit> {
+        let mut senders = match self.senders.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(tx) = senders.get(&broker)
+            && !tx.is_closed()
+        {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(run_sender(
+            Arc::clone(&self.client),
+            broker,
+            rx,
+            Arc::clone(&self.counters),
+            self.request_timeout,
+        ));
+        senders.insert(broker, tx.clone());
+        tx
+    }
+}
+
+/// The task of one broker: until every handle to its queue is gone, takes what is queued,
+/// sends it as one request, and answers each partition.
+async fn run_sender(
+    client: Arc<Client>,
+    broker: i32,
+    mut rx: UnboundedReceiver<Submit>,
+    counters: Arc<Counters>,
+    request_timeout: Duration,
+) {
+    let mut producer: Option<BrokerProducer> = None;
+    let timeout_ms = i32::try_from(request_timeout.as_millis()).unwrap_or(i32::MAX);
+    let mut pending: Vec<Submit> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        pending.push(first);
+        while let Ok(more) = rx.try_recv() {
+            pending.push(more);
+        }
+        // A partition task that gave up waiting (its attempt timed out) has resent or
+        // failed its batch by now; what it left here must not be written again.
+        pending.retain(|s| !s.reply.is_closed());
+        if pending.is_empty() {
+            continue;
+        }
+        let connection = match &producer {
+            Some(p) => p,
+            None => match client.broker_producer(broker).await {
+                Ok(p) => producer.insert(p),
+                Err(e) => {
+                    let failure = classify(&e);
+                    for submit in pending.drain(..) {
+                        let _ = submit.reply.send(Err(failure.clone()));
+                    }
+                    continue;
+                }
+            },
+        };
+        let batches: Vec<EncodedBatch> = pending.iter().map(|s| s.batch.clone()).collect();
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        let answer = tokio::time::timeout(
+            request_timeout,
+            connection.produce(&batches, -1, timeout_ms),
+        )
+        .await;
+        match answer {
+            Ok(Ok(outcome)) => {
+                for (submit, result) in pending.drain(..).zip(outcome.results) {
+                    let _ = submit.reply.send(result.map_err(|e| classify(&e)));
+                }
+                // Any submit left without a result (the zip stopped early) learns it below.
+                fail_all(&mut pending, "the broker's answer had no result for the batch");
+                if let Some(wait) = outcome.throttle {
+                    debug!(broker, ?wait, "the broker throttles produce requests");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+            Ok(Err(e)) => {
+                producer = None;
+                let failure = classify(&e);
+                for submit in pending.drain(..) {
+                    let _ = submit.reply.send(Err(failure.clone()));
+                }
+            }
+            Err(_) => {
+                producer = None;
+                fail_all(
+                    &mut pending,
+                    &format!(
+                        "no answer from broker {broker} within {} ms",
+                        request_timeout.as_millis()
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn fail_all(pending: &mut Vec<Submit>, message: &str) {
+    for submit in pending.drain(..) {
+        let _ = submit.reply.send(Err(Failure::Retriable {
+            reconnect: true,
+            message: message.to_owned(),
+        }));
+    }
+}
