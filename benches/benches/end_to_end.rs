@@ -26,7 +26,8 @@
 //! process, /proc/self/stat), the walsender's (/proc/<active_pid of the slot>/stat,
 //! sampled every 10 ms until it exits), pg_recvlogical's and tansu's. `TIDEWATER_E2E_ROUNDS`
 //! (default 3) repeats every consumer, interleaved, and the medians close the report;
-//! `TIDEWATER_E2E_PARTS` (default `a,c0,c,b`) picks the consumers. Every consumer reaches
+//! `TIDEWATER_E2E_PARTS` (default `a,c0,c,b`; `c-off`, `c-on`, `b-off`, `b-on` for one
+//! converter setting) picks the consumers. Every consumer reaches
 //! PostgreSQL the same way: over the Unix socket, or with `TIDEWATER_E2E_SOCKET=tcp` over
 //! TCP on 127.0.0.1 (over loopback TCP the walsender spends about twice the CPU per change).
 //! Before the rounds, pg_recvlogical drains a warm-up slot (not counted): the first decoding
@@ -618,7 +619,13 @@ fn main() {
             "c0" => vec!["source"],
             "c" => vec!["null_off", "null_on"],
             "b" => vec!["kafka_off", "kafka_on"],
-            other => panic!("unknown part {other} in TIDEWATER_E2E_PARTS (a, c0, c, b)"),
+            "c-off" => vec!["null_off"],
+            "c-on" => vec!["null_on"],
+            "b-off" => vec!["kafka_off"],
+            "b-on" => vec!["kafka_on"],
+            other => panic!(
+                "unknown part {other} in TIDEWATER_E2E_PARTS (a, c0, c, b, c-off, c-on, b-off, b-on)"
+            ),
         })
         .collect();
     pg.create_logical_slot(DB, "e2e_warmup", false).unwrap();

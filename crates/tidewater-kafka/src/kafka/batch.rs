@@ -264,7 +264,11 @@ mod tests {
         let mut r = ProducerRecord::new("t").value("v");
         r.headers = vec![Header::null("a"), Header::new("a", "x")];
         let bytes = encode([&r], 1234);
-        assert_eq!(&bytes[27..35], &1234i64.to_be_bytes(), "now is the timestamp");
+        assert_eq!(
+            &bytes[27..35],
+            &1234i64.to_be_bytes(),
+            "now is the timestamp"
+        );
         // headers: count 2 (zig-zag 4); "a" null (len -1 = zig-zag 1); "a" "x".
         assert!(bytes.ends_with(&[4, 2, b'a', 1, 2, b'a', 2, b'x']));
     }

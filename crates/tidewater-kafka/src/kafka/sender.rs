@@ -184,6 +184,9 @@ async fn run_sender(
     let mut pending: Vec<Submit> = Vec::new();
     while let Some(first) = rx.recv().await {
         pending.push(first);
+        // The other partitions answered by the last request are usually about to hand in
+        // their next batch: let them run before the request is closed.
+        tokio::task::yield_now().await;
         while let Ok(more) = rx.try_recv() {
             pending.push(more);
         }
@@ -219,7 +222,10 @@ async fn run_sender(
                     let _ = submit.reply.send(result.map_err(|e| classify(&e)));
                 }
                 // Any submit left without a result (the zip stopped early) learns it below.
-                fail_all(&mut pending, "the broker's answer had no result for the batch");
+                fail_all(
+                    &mut pending,
+                    "the broker's answer had no result for the batch",
+                );
                 if let Some(wait) = outcome.throttle {
                     debug!(broker, ?wait, "the broker throttles produce requests");
                     tokio::time::sleep(wait).await;

@@ -413,7 +413,9 @@ impl PartitionWorker {
             }
             attempts += 1;
             let limit = self.config.request_timeout.min(deadline - now);
-            let attempt = self.router.produce(&self.topic, self.partition, data.clone());
+            let attempt = self
+                .router
+                .produce(&self.topic, self.partition, data.clone());
             let failure = match tokio::time::timeout(limit, attempt).await {
                 Ok(Ok(base_offset)) => {
                     let bytes: usize = batch.iter().map(|q| q.size).sum();
