@@ -8,6 +8,7 @@
 //!   broker connection (`vendor/rskafka/TIDEWATER-PATCHES.md`).
 //! * Records sent a few hundred at a time fill batches up to `batch.size`
 //!   ([`KafkaSink::stats`]).
+//! * Partitions led by the same broker share its produce requests and one connection.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,8 +23,11 @@ mod common;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::{BorrowedFd, RawFd};
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use tidewater_kafka::{KafkaSink, ProducerRecord, Sink};
-use tidewater_testkit::Broker;
+use tidewater_testkit::{Broker, kafka_consume};
 
 use common::config;
 
@@ -169,6 +173,98 @@ async fn a_steady_stream_fills_batches() {
     sink.close().await.unwrap();
 }
 
+/// With three partitions on one broker, a produce request carries the ready batches of all
+/// of them: far more records per request than one partition's full batch, over one
+/// connection for produce requests (beside the metadata connection). librdkafka reads every
+/// record back once, each partition in send order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_on_one_broker_share_requests_and_a_connection() {
+    const RECORDS: usize = 6000;
+    const VALUE: usize = 500;
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let mut sink = KafkaSink::connect(config(
+        &broker.bootstrap(),
+        &[
+            ("topic.creation.default.partitions", "3"),
+            ("linger.ms", "5"),
+        ],
+    ))
+    .await
+    .unwrap();
+    let batch_size = sink.config().batch_size;
+    let records: Vec<ProducerRecord> = (0..RECORDS)
+        .map(|i| {
+            ProducerRecord::new("shared")
+                .key(format!("key-{i:05}"))
+                .value(format!("{i:05}{}", "v".repeat(VALUE - 5)))
+        })
+        .collect();
+    let size = records[0].estimated_size();
+    let mut deliveries = Vec::new();
+    for chunk in records.chunks(200) {
+        sink.send(chunk.to_vec()).await.unwrap();
+        deliveries.extend(sink.acknowledged());
+    }
+    let connections = connections_to(broker.port());
+    deliveries.extend(sink.flush().await.unwrap());
+    assert_eq!(deliveries.len(), RECORDS);
+    let partitions: std::collections::BTreeSet<i32> =
+        deliveries.iter().map(|d| d.partition).collect();
+    assert_eq!(partitions.len(), 3, "keys spread over 3 partitions");
+
+    let stats = sink.stats();
+    assert_eq!(stats.records, RECORDS as u64, "{stats:?}");
+    assert_eq!(stats.failed_requests, 0, "{stats:?}");
+    let full = batch_size.div_ceil(size);
+    let per_request = stats.records_per_request();
+    assert!(
+        per_request >= 1.5 * full as f64,
+        "{per_request:.1} records per request, one partition's full batch holds {full}: {stats:?}"
+    );
+    assert!(
+        connections.len() <= 2,
+        "one connection for metadata and one for produce requests expected: {connections:?}"
+    );
+    sink.close().await.unwrap();
+
+    let consumed = tokio::task::spawn_blocking(move || {
+        kafka_consume(
+            &broker.bootstrap(),
+            "shared",
+            RECORDS,
+            Duration::from_secs(30),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        consumed.len(),
+        RECORDS,
+        "librdkafka reads every record once"
+    );
+    let mut per_partition: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for record in &consumed {
+        let value = record.value.as_deref().unwrap();
+        let index: usize = std::str::from_utf8(&value[..5]).unwrap().parse().unwrap();
+        assert_eq!(
+            record.key.as_deref(),
+            Some(format!("key-{index:05}").as_bytes())
+        );
+        per_partition
+            .entry(record.partition)
+            .or_default()
+            .push((record.offset, index));
+    }
+    for (partition, mut seen) in per_partition {
+        seen.sort_unstable();
+        assert!(
+            seen.windows(2).all(|w| w[0].1 < w[1].1),
+            "partition {partition} holds its records in send order"
+        );
+    }
+}
+
 /// `progress` resolves as produce answers arrive, so a caller learns of every delivery
 /// without `flush` or a polling timer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,11 +299,18 @@ async fn progress_reports_deliveries_as_they_arrive() {
     .await
     .expect("every delivery reported through progress");
     assert_eq!(delivered.len(), 300);
-    // One wake-up per produce answer at most, and the answers were many: a batch closes
-    // at the first record reaching 2 KB.
+    // One wake-up per batch answered at most, and the answers were many: a batch closes
+    // at the first record reaching 2 KB, and a request carries at most one batch of each
+    // of the 3 partitions.
     let stats = sink.stats();
-    assert!(wakeups <= stats.requests, "{wakeups} wake-ups, {stats:?}");
-    assert!(stats.requests * (2048 + 130) >= stats.bytes, "{stats:?}");
+    assert!(
+        wakeups <= stats.requests * 3,
+        "{wakeups} wake-ups, {stats:?}"
+    );
+    assert!(
+        stats.requests * 3 * (2048 + 130) >= stats.bytes,
+        "{stats:?}"
+    );
     assert!(sink.flush().await.unwrap().is_empty());
     sink.close().await.unwrap();
 }

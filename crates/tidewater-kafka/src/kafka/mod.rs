@@ -54,16 +54,19 @@ struct WorkerHandle {
 /// Counters of a [`KafkaSink`]'s produce requests since it connected
 /// ([`KafkaSink::stats`]).
 ///
-/// Each produce request carries one record batch of one partition, so
-/// `records / requests` is the mean batch the broker received: with a steady stream it
-/// approaches `batch.size` divided by the record size; far below that, requests are
-/// paying for records that `linger.ms` could have gathered.
+/// A produce request carries at most one batch per partition, of every partition led by
+/// the same broker that has one ready, so `records / requests` is the mean request the
+/// broker received: with a steady stream it approaches the number of busy partitions times
+/// `batch.size` divided by the record size; far below that, requests are paying for records
+/// that `linger.ms` could have gathered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ProducerStats {
-    /// Produce requests attempted, retries included.
+    /// Produce requests sent, retries included (one request can carry several partitions'
+    /// batches).
     pub requests: u64,
-    /// Attempts that failed (and were retried, or failed the sink).
+    /// Requests that failed as a whole or for at least one of their partitions (whose
+    /// batches were retried, or failed the sink).
     pub failed_requests: u64,
     /// Records the broker acknowledged.
     pub records: u64,
@@ -86,9 +89,10 @@ impl ProducerStats {
 
 /// A [`Sink`] producing to Kafka with [rskafka](https://docs.rs/rskafka).
 ///
-/// * One background task per partition batches records (`batch.size`, `linger.ms`) and
-///   produces them with `acks=all`, one request in flight per partition, so the partition's
-///   order is the send order even across retries.
+/// * One background task per partition batches records (`batch.size`, `linger.ms`), one
+///   batch in flight per partition, so the partition's order is the send order even across
+///   retries. One task per leader broker sends the batches that are ready, of every
+///   partition, in one produce request (`acks=all`), one request in flight per broker.
 /// * `buffer.memory` bounds the bytes queued or in flight; `send` waits for room (at most
 ///   `max.block.ms`).
 /// * Retriable failures (connection loss, leader changes, timeouts, `NotEnoughReplicas`, …)
@@ -101,9 +105,10 @@ impl ProducerStats {
 /// Deliveries follow the [`Sink`] contract. Delivery is at least once: a request whose answer
 /// was lost is sent again, which can write its records twice (in order).
 ///
-/// rskafka's record model limits headers: values cannot be null, names must be unique, and
-/// headers are written sorted by name. `send` rejects records that break the first two rules
-/// ([`SinkError::InvalidRecord`]).
+/// Compressed batches are encoded by rskafka, whose record model limits headers: values
+/// cannot be null, names must be unique, and headers are written sorted by name. Whatever the
+/// compression, `send` rejects records that break the first two rules
+/// ([`SinkError::InvalidRecord`]); uncompressed batches keep headers in the order given.
 ///
 /// Needs a Tokio runtime (it spawns tasks); dropping the sink stops them, abandoning records
 /// not yet delivered. Use [`close`](Self::close) to deliver them first.

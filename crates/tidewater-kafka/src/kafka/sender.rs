@@ -218,6 +218,9 @@ async fn run_sender(
         .await;
         match answer {
             Ok(Ok(outcome)) => {
+                if outcome.results.iter().any(Result::is_err) {
+                    counters.failed_requests.fetch_add(1, Ordering::Relaxed);
+                }
                 for (submit, result) in pending.drain(..).zip(outcome.results) {
                     let _ = submit.reply.send(result.map_err(|e| classify(&e)));
                 }
@@ -232,6 +235,7 @@ async fn run_sender(
                 }
             }
             Ok(Err(e)) => {
+                counters.failed_requests.fetch_add(1, Ordering::Relaxed);
                 producer = None;
                 let failure = classify(&e);
                 for submit in pending.drain(..) {
@@ -239,6 +243,7 @@ async fn run_sender(
                 }
             }
             Err(_) => {
+                counters.failed_requests.fetch_add(1, Ordering::Relaxed);
                 producer = None;
                 fail_all(
                     &mut pending,

@@ -448,9 +448,6 @@ impl PartitionWorker {
                     },
                 },
             };
-            self.counters
-                .failed_requests
-                .fetch_add(1, Ordering::Relaxed);
             match failure {
                 Failure::Fatal { code, message } => {
                     return Err(SinkError::Broker {
