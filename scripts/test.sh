@@ -36,8 +36,10 @@ step() {
 step "cargo fmt" cargo fmt --all --check
 step "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 step "cargo test (default PostgreSQL)" cargo test --workspace
-# The packages whose integration tests run against PostgreSQL; the broker-only ones ran above.
-PG_PACKAGES=(-p tidewater-pgoutput -p tidewater-postgres -p tidewater-testkit -p tidewater)
+# The packages whose integration tests run against PostgreSQL (the examples' tests include
+# the fault tests: crash loop, broker outage, database restart); the broker-only ones ran above.
+PG_PACKAGES=(-p tidewater-pgoutput -p tidewater-postgres -p tidewater-testkit -p tidewater
+    -p tidewater-examples)
 for major in "${PG_MAJORS[@]}"; do
     step "cargo test --test '*' (PostgreSQL $major)" \
         env TIDEWATER_PG_BIN="$(tw_pg_dir "$major")/bin" cargo test "${PG_PACKAGES[@]}" --test '*'
