@@ -68,6 +68,9 @@ async fn main() -> ExitCode {
             for problem in errors.problems() {
                 eprintln!("error: {problem}");
             }
+            for warning in errors.warnings() {
+                eprintln!("warning: {warning}");
+            }
             eprintln!("{} problem(s) in {path}; nothing was started", errors.len());
             return ExitCode::from(INVALID);
         }

@@ -542,6 +542,26 @@ fn unknown_keys_warn_with_a_hint() {
     assert_eq!(warnings.len(), 5, "{warnings:?}");
 }
 
+/// A misspelt key is often why another key is reported missing or wrong: an invalid
+/// configuration's errors carry the warnings too.
+#[test]
+fn invalid_configurations_keep_their_warnings() {
+    let errors = with(&[
+        ("table.include.lsit", "public.orders"),
+        ("snapshot.mode", "sometimes"),
+    ])
+    .unwrap_err();
+    assert!(errors.problem("snapshot.mode").is_some(), "{errors}");
+    let warnings: Vec<String> = errors.warnings().iter().map(ToString::to_string).collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.starts_with("table.include.lsit: ")
+                && w.contains("did you mean `table.include.list`?")),
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn legacy_names_and_values() {
     let config = ConnectorConfig::from_properties([

@@ -442,7 +442,7 @@ impl ConfigParser {
                     "the configuration cannot be used",
                 ));
             }
-            return Err(ConfigErrors::new(problems));
+            return Err(ConfigErrors::new(problems).with_warnings(warnings));
         };
         Ok(ConnectorConfig {
             name,

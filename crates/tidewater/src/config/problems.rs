@@ -65,19 +65,34 @@ fn one_line(s: &str) -> String {
 #[non_exhaustive]
 pub struct ConfigErrors {
     problems: Vec<ConfigProblem>,
+    warnings: Vec<ConfigWarning>,
 }
 
 impl ConfigErrors {
     /// Errors from a list of problems.
     pub fn new(problems: Vec<ConfigProblem>) -> Self {
-        ConfigErrors { problems }
+        ConfigErrors {
+            problems,
+            warnings: Vec::new(),
+        }
     }
 
     /// A single problem.
     pub fn single(problem: ConfigProblem) -> Self {
-        ConfigErrors {
-            problems: vec![problem],
-        }
+        ConfigErrors::new(vec![problem])
+    }
+
+    /// The same errors, with the warnings found while reading the configuration.
+    pub fn with_warnings(mut self, warnings: Vec<ConfigWarning>) -> Self {
+        self.warnings = warnings;
+        self
+    }
+
+    /// What else was found in the configuration, sorted by key: unknown keys (with the
+    /// key probably meant), legacy names, keys without effect. A misspelt key is often the
+    /// cause of a problem reported for another, so callers print these too.
+    pub fn warnings(&self) -> &[ConfigWarning] {
+        &self.warnings
     }
 
     /// The problems, sorted by key.
