@@ -241,7 +241,9 @@ pub struct SourceConfig {
     /// `max.batch.size` (2048): most events one `next_batch` returns.
     pub max_batch_size: usize,
     /// `max.queue.size` (8192): most messages read ahead while the consumer is
-    /// not asking for events; when reached, reading from the server pauses.
+    /// not asking for events, counting those it took for its coming batches
+    /// and has not handed out yet; when reached, reading from the server
+    /// pauses.
     pub max_queue_size: usize,
     /// `status.update.interval.ms` (10000): how often the acknowledged position is reported.
     pub status_update_interval: Duration,

@@ -4,8 +4,9 @@
 //!                     ┌─ read side ─► the consumer's next_batch reads, decodes and assembles
 //!   server ─CopyData──┤               in place while it is asking for events (no hand-off);
 //!                     │               lent to the keeper when it sits unused for 10 ms
-//!                     └─ read side ─► keeper task: reads ahead into the backlog
-//!                                     (≤ max.queue.size frames) while the consumer is away
+//!                     └─ read side ─► keeper task: reads ahead into the backlog while the
+//!                                     consumer is away (backlog + frames the consumer
+//!                                     took from it ≤ max.queue.size)
 //!   server ◄─ r ───── keeper task: status update every status.update.interval.ms and at once
 //!                     when a keepalive asks; flush = acknowledged position only
 //! ```
@@ -19,9 +20,16 @@
 //! into a bounded backlog: keepalives keep being answered, the acknowledged
 //! position keeps following idle WAL, and WAL keeps flowing while the
 //! application is busy. The consumer drains the backlog before it asks for the
-//! read side back. A full backlog stops the keeper from reading (backpressure
-//! reaches the server through the socket), but status updates keep flowing,
-//! so the server does not time the connection out.
+//! read side back. The consumer takes the whole backlog in one go (one lock
+//! for many frames); frames it took and has not decoded yet still count
+//! against `max.queue.size`, so the source never holds more than
+//! `max.queue.size` frames read ahead, whether they sit in the backlog or in
+//! the consumer's hands. When that bound is reached the keeper stops reading
+//! (backpressure reaches the server through the socket) until the consumer has
+//! worked some of them off; status updates keep flowing meanwhile, so the
+//! server does not time the connection out. (Frames already decoded live on
+//! in the events handed out, which share their bytes; those belong to the
+//! caller.)
 //!
 //! Idle WAL: a keepalive's position says the server has sent everything
 //! committed before it. When no transaction is open on the wire and the
@@ -35,7 +43,7 @@
 //! told (`Feed::Reconnected`) so it can drop what it has already delivered.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -306,6 +314,15 @@ pub(crate) struct Link {
     keeper: Notify,
     /// Wakes the consumer: the read side was parked, or the backlog grew.
     consumer: Notify,
+    /// Frames the consumer took from the backlog and has not handed out yet;
+    /// they count against `max.queue.size` with the backlog. Written only by
+    /// the consumer (set under the lock when it takes the backlog, lowered
+    /// as it hands frames out); the keeper may see a value that is a little
+    /// high, never one that is too low.
+    taken: AtomicUsize,
+    /// The keeper stopped reading ahead because the bound was reached: the
+    /// consumer wakes it once it has worked some frames off.
+    stalled: AtomicBool,
 }
 
 /// What the consumer got from [`Link::claim`].
@@ -358,6 +375,7 @@ impl Link {
         let mut state = self.lock();
         if !state.backlog.is_empty() {
             std::mem::swap(taken, &mut state.backlog);
+            self.taken.store(taken.len(), Ordering::Relaxed);
             return Claim::Backlog;
         }
         if let Some(reader) = state.reader.take() {
@@ -392,6 +410,15 @@ impl Link {
         }
     }
 
+    /// Whether the keeper stopped reading ahead for want of room, as seen by
+    /// the consumer after handing frames out.
+    fn stalled(&self) -> bool {
+        // Pairs with the keeper's fence: it sees the frames handed out, or
+        // this sees that it stalled.
+        fence(Ordering::SeqCst);
+        self.stalled.load(Ordering::Relaxed)
+    }
+
     fn park(&self, reader: StreamReader) {
         let mut state = self.lock();
         state.reader = Some(reader);
@@ -420,6 +447,9 @@ impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(reader) = self.reader.take() {
             self.link.park(reader);
+        } else if self.link.stalled() {
+            // The keeper waits for room that frames handed out meanwhile made.
+            self.link.keeper.notify_one();
         }
     }
 }
@@ -434,7 +464,8 @@ impl Feeder {
         }
     }
 
-    /// Frames waiting in the backlog.
+    /// Frames read ahead and not handed out yet: the backlog and what the
+    /// consumer took from it.
     pub(crate) fn queued(&self) -> usize {
         self.taken.len() + self.link.lock().backlog.len()
     }
@@ -445,6 +476,7 @@ impl Feeder {
     pub(crate) async fn next(&mut self, lease: &mut Lease, wait: bool) -> Option<Feed> {
         loop {
             if let Some(item) = self.taken.pop_front() {
+                self.link.taken.store(self.taken.len(), Ordering::Relaxed);
                 return Some(item);
             }
             let Some(reader) = lease.reader.as_mut() else {
@@ -499,6 +531,8 @@ pub(crate) fn spawn(
         state: Mutex::new(LinkState::default()),
         keeper: Notify::new(),
         consumer: Notify::new(),
+        taken: AtomicUsize::new(0),
+        stalled: AtomicBool::new(false),
     });
     link.start(stream.take_reader(), stream.slot());
     let feeder = Feeder {
@@ -653,12 +687,21 @@ impl Keeper {
     }
 
     /// Reads ahead into the backlog until the consumer wants the read side
-    /// back, the keeper is stopped or the stream fails.
+    /// back, the keeper is stopped or the stream fails. The backlog and the
+    /// frames the consumer took from it stay within `max.queue.size`.
     async fn read_ahead(&mut self, mut reader: StreamReader) -> ReadAhead {
         let limit = self.context.config.max_queue_size;
         let shared = Arc::clone(&self.context.shared);
         loop {
-            let room = self.link.lock().backlog.len() < limit;
+            // Said before looking, so that a consumer handing frames out
+            // meanwhile either is seen here or sees this and wakes the keeper.
+            self.link.stalled.store(true, Ordering::Relaxed);
+            fence(Ordering::SeqCst);
+            let held = self.link.lock().backlog.len() + self.link.taken.load(Ordering::Relaxed);
+            let room = held < limit;
+            if room {
+                self.link.stalled.store(false, Ordering::Relaxed);
+            }
             tokio::select! {
                 biased;
                 () = self.stop.cancelled() => return ReadAhead::Stopped(reader),
@@ -670,6 +713,7 @@ impl Keeper {
                 () = self.link.keeper.notified() => {
                     let (wanted, reply) = self.link.requests();
                     if wanted {
+                        self.link.stalled.store(false, Ordering::Relaxed);
                         self.link.park(reader);
                         return ReadAhead::Returned;
                     }
