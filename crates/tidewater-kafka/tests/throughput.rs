@@ -265,6 +265,45 @@ async fn partitions_on_one_broker_share_requests_and_a_connection() {
     }
 }
 
+/// `max.request.size` bounds a whole produce request, as for the Java client: with room for
+/// one 16 KB batch only, requests carry one batch each, and every record still arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_stay_within_max_request_size() {
+    const RECORDS: usize = 3000;
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let mut sink = KafkaSink::connect(config(
+        &broker.bootstrap(),
+        &[
+            ("topic.creation.default.partitions", "3"),
+            ("batch.size", "16384"),
+            ("max.request.size", "24000"),
+        ],
+    ))
+    .await
+    .unwrap();
+    let records: Vec<ProducerRecord> = (0..RECORDS)
+        .map(|i| {
+            ProducerRecord::new("bounded")
+                .key(format!("key-{i:05}"))
+                .value(vec![b'b'; 500])
+        })
+        .collect();
+    let size = records[0].estimated_size();
+    for chunk in records.chunks(500) {
+        sink.send(chunk.to_vec()).await.unwrap();
+    }
+    assert_eq!(sink.flush().await.unwrap().len(), RECORDS);
+    let stats = sink.stats();
+    assert_eq!(stats.records, RECORDS as u64, "{stats:?}");
+    // A batch closes at the first record reaching batch.size: at most this many records.
+    let full = 16384usize.div_ceil(size);
+    assert!(
+        stats.records_per_request() <= full as f64,
+        "two batches never share a request: {stats:?}"
+    );
+    sink.close().await.unwrap();
+}
+
 /// `progress` resolves as produce answers arrive, so a caller learns of every delivery
 /// without `flush` or a polling timer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -217,6 +217,7 @@ impl KafkaSink {
             Arc::clone(&client),
             Arc::clone(&counters),
             config.request_timeout,
+            config.max_request_size,
         ));
         Ok(Self {
             config: Arc::new(config),

@@ -37,8 +37,7 @@ struct Submit {
 #[derive(Debug)]
 pub(crate) struct Router {
     client: Arc<Client>,
-    counters: Arc<Counters>,
-    request_timeout: Duration,
+    settings: SenderSettings,
     /// Partition → leader, per topic, from the last metadata answer.
     leaders: Mutex<HashMap<Arc<str>, BTreeMap<i32, i32>>>,
     senders: Mutex<HashMap<i32, UnboundedSender<Submit>>>,
@@ -58,11 +57,16 @@ impl Router {
         client: Arc<Client>,
         counters: Arc<Counters>,
         request_timeout: Duration,
+        max_request_size: usize,
     ) -> Self {
         Self {
+            settings: SenderSettings {
+                client: Arc::clone(&client),
+                counters,
+                request_timeout,
+                max_request_size,
+            },
             client,
-            counters,
-            request_timeout,
             leaders: Mutex::default(),
             senders: Mutex::default(),
         }
@@ -158,61 +162,76 @@ impl Router {
             return tx.clone();
         }
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run_sender(
-            Arc::clone(&self.client),
-            broker,
-            rx,
-            Arc::clone(&self.counters),
-            self.request_timeout,
-        ));
+        tokio::spawn(run_sender(broker, rx, self.settings.clone()));
         senders.insert(broker, tx.clone());
         tx
     }
 }
 
-/// The task of one broker: until every handle to its queue is gone, takes what is queued,
-/// sends it as one request, and answers each partition.
-async fn run_sender(
+/// What a broker's sender needs besides its queue.
+#[derive(Debug, Clone)]
+struct SenderSettings {
     client: Arc<Client>,
-    broker: i32,
-    mut rx: UnboundedReceiver<Submit>,
     counters: Arc<Counters>,
     request_timeout: Duration,
-) {
+    /// `max.request.size`: batches are added to a request while they fit (a request holds
+    /// at least one batch, which the partition task already kept within the limit).
+    max_request_size: usize,
+}
+
+/// The task of one broker: until every handle to its queue is gone, takes what is queued,
+/// sends as much of it as fits in one request, and answers each partition.
+async fn run_sender(broker: i32, mut rx: UnboundedReceiver<Submit>, settings: SenderSettings) {
     let mut producer: Option<BrokerProducer> = None;
-    let timeout_ms = i32::try_from(request_timeout.as_millis()).unwrap_or(i32::MAX);
+    let timeout_ms = i32::try_from(settings.request_timeout.as_millis()).unwrap_or(i32::MAX);
     let mut pending: Vec<Submit> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        pending.push(first);
-        // The other partitions answered by the last request are usually about to hand in
-        // their next batch: let them run before the request is closed.
-        tokio::task::yield_now().await;
+    loop {
+        if pending.is_empty() {
+            match rx.recv().await {
+                Some(first) => pending.push(first),
+                None => return,
+            }
+            // The other partitions answered by the last request are usually about to hand
+            // in their next batch: let them run before the request is closed.
+            tokio::task::yield_now().await;
+        }
         while let Ok(more) = rx.try_recv() {
             pending.push(more);
         }
         // A partition task that gave up waiting (its attempt timed out) has resent or
         // failed its batch by now; what it left here must not be written again.
         pending.retain(|s| !s.reply.is_closed());
-        if pending.is_empty() {
+        let mut size = 0usize;
+        let fits = pending
+            .iter()
+            .enumerate()
+            .take_while(|(i, s)| {
+                size = size.saturating_add(s.batch.data.len());
+                *i == 0 || size <= settings.max_request_size
+            })
+            .count();
+        if fits == 0 {
             continue;
         }
+        let mut sending: Vec<Submit> = pending.drain(..fits).collect();
         let connection = match &producer {
             Some(p) => p,
-            None => match client.broker_producer(broker).await {
+            None => match settings.client.broker_producer(broker).await {
                 Ok(p) => producer.insert(p),
                 Err(e) => {
                     let failure = classify(&e);
-                    for submit in pending.drain(..) {
+                    for submit in sending {
                         let _ = submit.reply.send(Err(failure.clone()));
                     }
                     continue;
                 }
             },
         };
-        let batches: Vec<EncodedBatch> = pending.iter().map(|s| s.batch.clone()).collect();
+        let batches: Vec<EncodedBatch> = sending.iter().map(|s| s.batch.clone()).collect();
+        let counters = &settings.counters;
         counters.requests.fetch_add(1, Ordering::Relaxed);
         let answer = tokio::time::timeout(
-            request_timeout,
+            settings.request_timeout,
             connection.produce(&batches, -1, timeout_ms),
         )
         .await;
@@ -221,12 +240,12 @@ async fn run_sender(
                 if outcome.results.iter().any(Result::is_err) {
                     counters.failed_requests.fetch_add(1, Ordering::Relaxed);
                 }
-                for (submit, result) in pending.drain(..).zip(outcome.results) {
+                for (submit, result) in sending.drain(..).zip(outcome.results) {
                     let _ = submit.reply.send(result.map_err(|e| classify(&e)));
                 }
-                // Any submit left without a result (the zip stopped early) learns it below.
+                // Any submit left without a result (the zip stopped early) learns it here.
                 fail_all(
-                    &mut pending,
+                    &mut sending,
                     "the broker's answer had no result for the batch",
                 );
                 if let Some(wait) = outcome.throttle {
@@ -238,7 +257,7 @@ async fn run_sender(
                 counters.failed_requests.fetch_add(1, Ordering::Relaxed);
                 producer = None;
                 let failure = classify(&e);
-                for submit in pending.drain(..) {
+                for submit in sending {
                     let _ = submit.reply.send(Err(failure.clone()));
                 }
             }
@@ -246,10 +265,10 @@ async fn run_sender(
                 counters.failed_requests.fetch_add(1, Ordering::Relaxed);
                 producer = None;
                 fail_all(
-                    &mut pending,
+                    &mut sending,
                     &format!(
                         "no answer from broker {broker} within {} ms",
-                        request_timeout.as_millis()
+                        settings.request_timeout.as_millis()
                     ),
                 );
             }
