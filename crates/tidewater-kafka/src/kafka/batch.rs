@@ -81,12 +81,15 @@ where
     let (mut count, mut size) = (0i64, HEADER_LEN);
     let mut first_ts: Option<i64> = None;
     let mut max_ts = i64::MIN;
+    // Each record's body length, measured once: written as its length prefix below.
+    let mut bodies: Vec<usize> = Vec::with_capacity(records.size_hint().0);
     for record in records.clone() {
         let ts = stamp(record);
         let base = *first_ts.get_or_insert(ts);
         max_ts = max_ts.max(ts);
         let body = body_len(record, ts.wrapping_sub(base), count);
         size += varint_len(body as i64) + body;
+        bodies.push(body);
         count += 1;
     }
     let first_ts = first_ts.unwrap_or(now_ms);
@@ -108,13 +111,10 @@ where
     buf.put_i16(-1); // producerEpoch
     buf.put_i32(-1); // baseSequence
     buf.put_i32(count as i32);
-    for (offset_delta, record) in records.enumerate() {
+    for ((offset_delta, record), body) in records.enumerate().zip(bodies) {
         let offset_delta = offset_delta as i64;
         let timestamp_delta = stamp(record).wrapping_sub(first_ts);
-        put_varint(
-            &mut buf,
-            body_len(record, timestamp_delta, offset_delta) as i64,
-        );
+        put_varint(&mut buf, body as i64);
         buf.put_i8(0); // record attributes
         put_varint(&mut buf, timestamp_delta);
         put_varint(&mut buf, offset_delta);

@@ -507,7 +507,7 @@ impl KafkaSink {
         let size = record.estimated_size();
         self.check_record(&record, size)?;
         if record.timestamp.is_none() {
-            record.timestamp = Some(now_millis());
+            record.timestamp = Some(outbox.timestamp);
         }
         let partitions = self.partitions_for(&record.topic, outbox).await?;
         let partition = match (record.partition, &record.key) {
@@ -608,6 +608,9 @@ struct Outbox {
     /// When the call queued its records (the start of `linger.ms` and
     /// `delivery.timeout.ms`).
     enqueued: Instant,
+    /// The create timestamp of the call's records that have none (milliseconds since the
+    /// Unix epoch), read once per call.
+    timestamp: i64,
     groups: Vec<Group>,
     /// The previous record's topic and its partition count.
     topic: Option<(Arc<str>, i32)>,
@@ -626,6 +629,7 @@ impl Outbox {
     fn new() -> Self {
         Self {
             enqueued: Instant::now(),
+            timestamp: now_millis(),
             groups: Vec::new(),
             topic: None,
         }
