@@ -542,12 +542,9 @@ async fn a_huge_transaction_streams_through_bounded_queues() {
         .value_converter(plain())
         .settings(settings)
         .sink(
-            KafkaSink::connect(common::producer_with(
-                &broker.bootstrap(),
-                &[("batch.size", "524288")],
-            ))
-            .await
-            .unwrap(),
+            KafkaSink::connect(common::producer_with(&broker.bootstrap(), &[]))
+                .await
+                .unwrap(),
         )
         .build()
         .unwrap();
