@@ -585,12 +585,32 @@ async fn postgres_restarts_and_terminated_walsenders_lose_nothing() {
 /// four partitions. Every run replays exactly the records the slot had not
 /// confirmed when the previous one ended, and nothing else; nothing is
 /// skipped.
+///
+/// Unlike the other fault tests, this one keeps its offsets in a Kafka topic
+/// (`offset.storage.topic`) and runs a transform (`InsertHeader`), so records
+/// take the record path (envelope → `ConnectRecord` → transforms → converter)
+/// instead of the direct JSON path.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarts_right_after_commits_replay_exactly_the_unconfirmed_window() {
     let _serial = serial();
     let began = Instant::now();
     let rng = Rng::from_env("commit_restarts");
-    let setup = Setup::new(start_pg(), start_broker(), "commits", 4, &[]);
+    let setup = Setup::new(
+        start_pg(),
+        start_broker(),
+        "commits",
+        4,
+        &[
+            ("offset.storage.topic", "commits-offsets"),
+            ("transforms", "mark"),
+            (
+                "transforms.mark.type",
+                "org.apache.kafka.connect.transforms.InsertHeader",
+            ),
+            ("transforms.mark.header", "tidewater.path"),
+            ("transforms.mark.value.literal", "record"),
+        ],
+    );
     let mut w = Workload::new(setup.pg.connect(&setup.db).await.unwrap(), rng, 1).await;
     w.big_tx(1_000).await;
     let mut h = Harness::new(setup).await;
@@ -699,6 +719,19 @@ async fn restarts_right_after_commits_replay_exactly_the_unconfirmed_window() {
         );
     }
     assert!(report.duplicates > 0, "no kill left records to replay");
+    // Every record went through the transform chain (the record path).
+    let unmarked = records
+        .iter()
+        .filter(|r| {
+            !r.headers
+                .iter()
+                .any(|(k, v)| k == "tidewater.path" && v.as_deref() == Some("record"))
+        })
+        .count();
+    assert_eq!(
+        unmarked, 0,
+        "records without the InsertHeader transform's header"
+    );
     // The COPY's rows really shared LSNs (multi-insert WAL records).
     let copy_lsns: std::collections::HashSet<u64> = records
         .iter()

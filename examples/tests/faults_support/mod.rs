@@ -226,10 +226,12 @@ impl Setup {
         set("bootstrap.servers", &broker.bootstrap());
         set("topic.creation.default.partitions", &partitions);
         set("topic.creation.default.replication.factor", "1");
-        set(
-            "offset.storage.file.filename",
-            &offsets.display().to_string(),
-        );
+        if !extra.iter().any(|(k, _)| *k == "offset.storage.topic") {
+            set(
+                "offset.storage.file.filename",
+                &offsets.display().to_string(),
+            );
+        }
         for (k, v) in extra {
             set(k, v);
         }
@@ -254,9 +256,36 @@ impl Setup {
         format!("{}_slot", self.name)
     }
 
-    /// Whether the offset file records a completed snapshot (Kafka Connect's
-    /// format: `{"key": …, "value": {…, "snapshot_completed": true}}`).
+    /// The offset topic, when the connector stores its offsets in Kafka
+    /// (`offset.storage.topic` among the extra keys) rather than in a file.
+    pub fn offset_topic(&self) -> Option<String> {
+        let text = std::fs::read_to_string(&self.config).ok()?;
+        let doc: Value = serde_json::from_str(&text).ok()?;
+        doc["config"]["offset.storage.topic"]
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// Whether the stored offsets record a completed snapshot (Kafka Connect's
+    /// format: `{"key": …, "value": {…, "snapshot_completed": true}}` in the
+    /// file; the same value in the offset topic's last record, read by
+    /// librdkafka).
     pub fn snapshot_completed(&self) -> bool {
+        if let Some(topic) = self.offset_topic() {
+            let Ok(records) = tidewater_testkit::kafka_consume(
+                &self.broker.bootstrap(),
+                &topic,
+                100_000,
+                Duration::from_secs(2),
+            ) else {
+                return false;
+            };
+            return records
+                .iter()
+                .rev()
+                .find_map(|r| serde_json::from_slice::<Value>(r.value.as_deref()?).ok())
+                .is_some_and(|v| v["snapshot_completed"] == Value::Bool(true));
+        }
         let Ok(text) = std::fs::read_to_string(self.dir.path().join("offsets.jsonl")) else {
             return false;
         };
@@ -590,6 +619,8 @@ pub struct Rec {
     pub key: Option<String>,
     pub value: Option<String>,
     pub position: Option<Position>,
+    /// Every header: name and value (`None` for a null value).
+    pub headers: Vec<(String, Option<String>)>,
 }
 
 /// Reads every record of `topic` (up to the high watermarks taken first) with
@@ -631,6 +662,19 @@ pub fn read_topic(bootstrap: &str, topic: &str, timeout: Duration) -> Vec<Rec> {
                 key: v["k"].as_str().map(str::to_owned),
                 value: v["v"].as_str().map(str::to_owned),
                 position,
+                headers: v["h"]
+                    .as_array()
+                    .map(|h| {
+                        h.iter()
+                            .map(|pair| {
+                                (
+                                    pair[0].as_str().unwrap().to_owned(),
+                                    pair[1].as_str().map(str::to_owned),
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
         })
         .collect()
