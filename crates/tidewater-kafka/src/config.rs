@@ -24,8 +24,8 @@ pub enum Compression {
     None,
     /// `gzip`.
     Gzip,
-    /// `snappy` (rskafka writes a raw Snappy block, which Kafka brokers and clients read;
-    /// the Java client writes the xerial framing).
+    /// `snappy` (written as a raw Snappy block, which Kafka brokers and clients read; the
+    /// Java client writes the xerial framing).
     Snappy,
     /// `lz4` (the LZ4 frame format).
     Lz4,

@@ -307,31 +307,6 @@ async fn oversized_record_is_an_error_naming_the_limit() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn headers_rskafka_cannot_write_are_rejected() {
-    let broker = Broker::start().expect("tansu starts");
-    let mut sink = KafkaSink::connect(config(&broker.bootstrap(), &[]))
-        .await
-        .unwrap();
-    let mut record = ProducerRecord::new("h").value("v");
-    record.headers.push(tidewater_kafka::Header::null("n"));
-    let err = sink.send(vec![record]).await.unwrap_err();
-    assert!(
-        err.to_string().contains("header `n` has a null value"),
-        "{err}"
-    );
-
-    let mut sink = KafkaSink::connect(config(&broker.bootstrap(), &[]))
-        .await
-        .unwrap();
-    let record = ProducerRecord::new("h").header("a", "1").header("a", "2");
-    let err = sink.send(vec![record]).await.unwrap_err();
-    assert!(
-        err.to_string().contains("header `a` appears twice"),
-        "{err}"
-    );
-}
-
 /// With the broker gone for good, records fail after `delivery.timeout.ms` with topic,
 /// partition and the last error; nothing is reported as delivered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

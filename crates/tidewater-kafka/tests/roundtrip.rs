@@ -98,9 +98,9 @@ async fn round_trip_read_back_by_librdkafka() {
             ProducerRecord::new(topic)
                 .key(*key)
                 .value(format!("{{\"id\":{i},\"note\":\"é ✓\"}}"))
-                // Header names in sorted order: rskafka writes headers sorted by name.
-                .header("__debezium.context.connectorName", "server1")
+                // Headers are written in the order given.
                 .header("source", format!("row-{i}"))
+                .header("__debezium.context.connectorName", "server1")
                 .timestamp(1_700_000_000_000 + i64::try_from(i).unwrap()),
         );
     }
@@ -279,13 +279,24 @@ async fn every_compression_type_is_readable() {
         ))
         .await
         .unwrap();
+        // Headers in the order given, a null header value and a repeated name, as Kafka's
+        // record format allows.
         let sent: Vec<ProducerRecord> = (0..200)
             .map(|i| {
-                ProducerRecord::new(topic.as_str())
+                let mut record = ProducerRecord::new(topic.as_str())
                     .key(format!("key-{}", i % 17))
                     .value(format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 300)))
                     .header("compression", compression.as_str())
-                    .timestamp(1_700_000_000_000 + i64::from(i32::try_from(i).unwrap()))
+                    .header("b", format!("{i}"))
+                    .header("a", "first")
+                    .timestamp(1_700_000_000_000 + i64::from(i32::try_from(i).unwrap()));
+                record
+                    .headers
+                    .push(tidewater_kafka::Header::null("nothing"));
+                record
+                    .headers
+                    .push(tidewater_kafka::Header::new("a", "again"));
+                record
             })
             .collect();
         sink.send(sent.clone()).await.unwrap();

@@ -1,8 +1,8 @@
 //! Record batches (Kafka message format v2) written straight from [`ProducerRecord`]s.
 //!
 //! Keys, values and header values are copied once, from the records' [`Bytes`] into the
-//! batch; no per-record allocation. Used for uncompressed batches; compressed ones go
-//! through rskafka's encoder ([`rskafka::client::broker_producer::encode_record_batch`]).
+//! batch (or into the buffer a compressor reads); no per-record allocation. Headers are
+//! written as given: in order, null values and repeated names included.
 //!
 //! Layout (all integers big-endian; "varint" is the zig-zag variable-length encoding):
 //!
@@ -19,6 +19,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use crate::config::Compression;
 use crate::record::ProducerRecord;
 
 /// Bytes before the first record.
@@ -35,7 +36,7 @@ fn varint_len(v: i64) -> usize {
     bits.div_ceil(7)
 }
 
-fn put_varint(buf: &mut BytesMut, v: i64) {
+fn put_varint(buf: &mut dyn BufMut, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         buf.put_u8((z as u8 & 0x7f) | 0x80);
@@ -71,7 +72,26 @@ fn body_len(record: &ProducerRecord, timestamp_delta: i64, offset_delta: i64) ->
 
 /// Encodes `records` (at least one; at most `i32::MAX`) as one uncompressed record batch.
 /// Records without a timestamp get `now_ms`.
+#[cfg(test)]
 pub(crate) fn encode<'a, I>(records: I, now_ms: i64) -> Bytes
+where
+    I: IntoIterator<Item = &'a ProducerRecord>,
+    I::IntoIter: Clone,
+{
+    match encode_compressed(records, now_ms, Compression::None) {
+        Ok(bytes) => bytes,
+        Err(e) => unreachable!("an uncompressed batch cannot fail: {e}"),
+    }
+}
+
+/// Encodes `records` (at least one; at most `i32::MAX`) as one record batch, its records
+/// compressed with `compression`. Records without a timestamp get `now_ms`. Fails only when
+/// a compressor does.
+pub(crate) fn encode_compressed<'a, I>(
+    records: I,
+    now_ms: i64,
+    compression: Compression,
+) -> std::io::Result<Bytes>
 where
     I: IntoIterator<Item = &'a ProducerRecord>,
     I::IntoIter: Clone,
@@ -97,13 +117,25 @@ where
         max_ts = first_ts;
     }
 
-    let mut buf = BytesMut::with_capacity(size);
+    let codec: i16 = match compression {
+        Compression::None => 0,
+        Compression::Gzip => 1,
+        Compression::Snappy => 2,
+        Compression::Lz4 => 3,
+        Compression::Zstd => 4,
+    };
+    let capacity = if codec == 0 {
+        size
+    } else {
+        HEADER_LEN + size / 2
+    };
+    let mut buf = BytesMut::with_capacity(capacity);
     buf.put_i64(0); // baseOffset
-    buf.put_i32((size - 12) as i32); // batchLength: from the leader epoch on
+    buf.put_i32(0); // batchLength: from the leader epoch on, filled in below
     buf.put_i32(-1); // partitionLeaderEpoch: none, the broker sets it
     buf.put_i8(2); // magic
     buf.put_u32(0); // crc, filled in below
-    buf.put_i16(0); // attributes: no compression, create time, not transactional
+    buf.put_i16(codec); // attributes: compression; create time, not transactional
     buf.put_i32((count - 1).max(0) as i32); // lastOffsetDelta
     buf.put_i64(first_ts);
     buf.put_i64(max_ts);
@@ -111,30 +143,83 @@ where
     buf.put_i16(-1); // producerEpoch
     buf.put_i32(-1); // baseSequence
     buf.put_i32(count as i32);
-    for ((offset_delta, record), body) in records.enumerate().zip(bodies) {
-        let offset_delta = offset_delta as i64;
-        let timestamp_delta = stamp(record).wrapping_sub(first_ts);
-        put_varint(&mut buf, body as i64);
-        buf.put_i8(0); // record attributes
-        put_varint(&mut buf, timestamp_delta);
-        put_varint(&mut buf, offset_delta);
-        put_field(&mut buf, record.key.as_deref());
-        put_field(&mut buf, record.value.as_deref());
-        put_varint(&mut buf, record.headers.len() as i64);
-        for h in &record.headers {
-            put_field(&mut buf, Some(h.key.as_bytes()));
-            put_field(&mut buf, h.value.as_deref());
+    let write_records = |out: &mut dyn BufMut| {
+        for ((offset_delta, record), body) in records.clone().enumerate().zip(&bodies) {
+            let offset_delta = offset_delta as i64;
+            let timestamp_delta = stamp(record).wrapping_sub(first_ts);
+            put_varint(out, *body as i64);
+            out.put_i8(0); // record attributes
+            put_varint(out, timestamp_delta);
+            put_varint(out, offset_delta);
+            put_field(out, record.key.as_deref());
+            put_field(out, record.value.as_deref());
+            put_varint(out, record.headers.len() as i64);
+            for h in &record.headers {
+                put_field(out, Some(h.key.as_bytes()));
+                put_field(out, h.value.as_deref());
+            }
         }
+    };
+    if codec == 0 {
+        write_records(&mut buf);
+        debug_assert_eq!(buf.len(), size);
+    } else {
+        let mut raw: Vec<u8> = Vec::with_capacity(size - HEADER_LEN);
+        write_records(&mut raw);
+        compress(&raw, compression, &mut buf)?;
     }
-    debug_assert_eq!(buf.len(), size);
+    let batch_length = i32::try_from(buf.len() - 12).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "a record batch of more than 2 GiB",
+        )
+    })?;
+    if let Some(field) = buf.get_mut(8..12) {
+        field.copy_from_slice(&batch_length.to_be_bytes());
+    }
     let crc = crc32c::crc32c(buf.get(CRC_FROM..).unwrap_or_default());
     if let Some(field) = buf.get_mut(CRC_AT..CRC_FROM) {
         field.copy_from_slice(&crc.to_be_bytes());
     }
-    buf.freeze()
+    Ok(buf.freeze())
 }
 
-fn put_field(buf: &mut BytesMut, data: Option<&[u8]>) {
+/// Appends `raw` compressed as Kafka's clients write each codec: gzip (level 6), a raw
+/// Snappy block (which brokers and clients read besides the Java client's xerial framing),
+/// an LZ4 frame with independent blocks, a zstd frame (level 3).
+fn compress(raw: &[u8], compression: Compression, out: &mut BytesMut) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut writer = out.writer();
+    match compression {
+        Compression::None => writer.write_all(raw),
+        Compression::Gzip => {
+            let mut encoder =
+                flate2::write::GzEncoder::new(&mut writer, flate2::Compression::default());
+            encoder.write_all(raw)?;
+            encoder.finish().map(drop)
+        }
+        Compression::Snappy => {
+            let compressed = snap::raw::Encoder::new()
+                .compress_vec(raw)
+                .map_err(std::io::Error::other)?;
+            writer.write_all(&compressed)
+        }
+        Compression::Lz4 => {
+            let mut encoder = lz4::EncoderBuilder::new()
+                .block_mode(lz4::BlockMode::Independent)
+                .build(&mut writer)?;
+            encoder.write_all(raw)?;
+            let (_, result) = encoder.finish();
+            result
+        }
+        Compression::Zstd => {
+            let compressed = zstd::bulk::compress(raw, 3)?;
+            writer.write_all(&compressed)
+        }
+    }
+}
+
+fn put_field(buf: &mut dyn BufMut, data: Option<&[u8]>) {
     match data {
         Some(d) => {
             put_varint(buf, d.len() as i64);
@@ -151,7 +236,7 @@ mod tests {
 
     use proptest::prelude::*;
     use rskafka::client::broker_producer::encode_record_batch;
-    use rskafka::client::partition::Compression;
+    use rskafka::client::partition::Compression as WireCompression;
     use rskafka::record::Record;
 
     use super::*;
@@ -251,11 +336,61 @@ mod tests {
             let ours = encode(records.iter(), 0);
             let theirs = encode_record_batch(
                 records.iter().map(to_rskafka).collect(),
-                Compression::NoCompression,
+                WireCompression::NoCompression,
             ).unwrap();
             let mut ours = ours.to_vec();
             ours[12..16].copy_from_slice(&0i32.to_be_bytes());
             prop_assert_eq!(ours, theirs.to_vec());
+        }
+    }
+
+    fn decompress(data: &[u8], compression: Compression) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        match compression {
+            Compression::None => out.extend_from_slice(data),
+            Compression::Gzip => {
+                flate2::read::GzDecoder::new(data)
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            Compression::Snappy => out = snap::raw::Decoder::new().decompress_vec(data).unwrap(),
+            Compression::Lz4 => {
+                lz4::Decoder::new(data)
+                    .unwrap()
+                    .read_to_end(&mut out)
+                    .unwrap();
+            }
+            Compression::Zstd => out = zstd::stream::decode_all(data).unwrap(),
+        }
+        out
+    }
+
+    proptest! {
+        /// A compressed batch is the uncompressed one with its records compressed: the
+        /// same header fields apart from the codec bits, the records section decompressing
+        /// to the same bytes, a CRC over what was written, and a length that fits.
+        #[test]
+        fn compressed_batches_hold_the_same_records(
+            records in proptest::collection::vec(record_strategy(), 1..20),
+            codec in 1usize..5,
+        ) {
+            let compression = Compression::ALL[codec];
+            let plain = encode(records.iter(), 0);
+            let packed = encode_compressed(records.iter(), 0, compression).unwrap();
+            prop_assert_eq!(
+                i32::from_be_bytes(packed[8..12].try_into().unwrap()) as usize,
+                packed.len() - 12
+            );
+            let crc = crc32c::crc32c(&packed[CRC_FROM..]);
+            prop_assert_eq!(&packed[CRC_AT..CRC_FROM], &crc.to_be_bytes());
+            let attributes = i16::from_be_bytes(packed[21..23].try_into().unwrap());
+            prop_assert_eq!(attributes, codec as i16);
+            prop_assert_eq!(&packed[23..HEADER_LEN], &plain[23..HEADER_LEN]);
+            prop_assert_eq!(
+                decompress(&packed[HEADER_LEN..], compression),
+                plain[HEADER_LEN..].to_vec()
+            );
         }
     }
 

@@ -105,10 +105,8 @@ impl ProducerStats {
 /// Deliveries follow the [`Sink`] contract. Delivery is at least once: a request whose answer
 /// was lost is sent again, which can write its records twice (in order).
 ///
-/// Compressed batches are encoded by rskafka, whose record model limits headers: values
-/// cannot be null, names must be unique, and headers are written sorted by name. Whatever the
-/// compression, `send` rejects records that break the first two rules
-/// ([`SinkError::InvalidRecord`]); uncompressed batches keep headers in the order given.
+/// Batches are encoded by this crate from the records' buffers, compressed or not: headers
+/// are written in the order given, null values and repeated names included.
 ///
 /// Needs a Tokio runtime (it spawns tasks); dropping the sink stops them, abandoning records
 /// not yet delivered. Use [`close`](Self::close) to deliver them first.
@@ -422,25 +420,6 @@ impl KafkaSink {
                 limit: self.config.buffer_memory,
                 limit_key: "buffer.memory",
             });
-        }
-        for (i, header) in record.headers.iter().enumerate() {
-            if header.value.is_none() {
-                return Err(invalid(format!(
-                    "header `{}` has a null value, which rskafka cannot write",
-                    header.key
-                )));
-            }
-            if record
-                .headers
-                .iter()
-                .take(i)
-                .any(|earlier| earlier.key == header.key)
-            {
-                return Err(invalid(format!(
-                    "header `{}` appears twice, which rskafka cannot write",
-                    header.key
-                )));
-            }
         }
         if let Some(ts) = record.timestamp
             && rskafka::chrono::DateTime::from_timestamp_millis(ts).is_none()

@@ -21,23 +21,20 @@
 //! in the order they were sent. After a failure nothing more is produced anywhere (the
 //! shared halt flag): the sink is failed and its caller resends from the last delivery.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rskafka::client::broker_producer::encode_record_batch;
 use rskafka::client::error::{Error as ClientError, ProtocolError, RequestError};
-use rskafka::client::partition::Compression as WireCompression;
-use rskafka::record::Record;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
-use crate::config::{Compression, ProducerConfig};
+use crate::config::ProducerConfig;
 use crate::error::SinkError;
 use crate::record::{ProducerRecord, now_millis};
 
@@ -104,16 +101,6 @@ pub(crate) enum Failure {
     Retriable { reconnect: bool, message: String },
     /// Retrying cannot help.
     Fatal { code: String, message: String },
-}
-
-fn wire_compression(c: Compression) -> WireCompression {
-    match c {
-        Compression::None => WireCompression::NoCompression,
-        Compression::Gzip => WireCompression::Gzip,
-        Compression::Snappy => WireCompression::Snappy,
-        Compression::Lz4 => WireCompression::Lz4,
-        Compression::Zstd => WireCompression::Zstd,
-    }
 }
 
 /// Descriptions of the broker errors a producer can meet, from the Kafka protocol's error
@@ -211,28 +198,6 @@ pub(crate) fn classify(error: &ClientError) -> Failure {
             }
         }
         _ => retriable(true),
-    }
-}
-
-fn to_wire(record: &ProducerRecord) -> Record {
-    let timestamp = record
-        .timestamp
-        .and_then(rskafka::chrono::DateTime::from_timestamp_millis)
-        .unwrap_or_default();
-    Record {
-        key: record.key.as_ref().map(|k| k.to_vec()),
-        value: record.value.as_ref().map(|v| v.to_vec()),
-        headers: record
-            .headers
-            .iter()
-            .map(|h| {
-                (
-                    h.key.clone(),
-                    h.value.as_ref().map(|v| v.to_vec()).unwrap_or_default(),
-                )
-            })
-            .collect::<BTreeMap<_, _>>(),
-        timestamp,
     }
 }
 
@@ -368,24 +333,20 @@ impl PartitionWorker {
         }
     }
 
-    /// The batch as the broker gets it: written here when uncompressed, by rskafka's
-    /// encoder when compressed.
+    /// The batch as the broker gets it, encoded (and compressed) once for every attempt.
     fn encode(&self, batch: &[Queued]) -> Result<Bytes, SinkError> {
-        match self.config.compression {
-            Compression::None => Ok(batch::encode(batch.iter().map(|q| &q.record), now_millis())),
-            compression => {
-                let records = batch.iter().map(|q| to_wire(&q.record)).collect();
-                encode_record_batch(records, wire_compression(compression)).map_err(|e| {
-                    SinkError::Broker {
-                        topic: Arc::clone(&self.topic),
-                        partition: self.partition,
-                        records: batch.len(),
-                        error: "ClientRequestError".to_owned(),
-                        message: e.to_string(),
-                    }
-                })
-            }
-        }
+        batch::encode_compressed(
+            batch.iter().map(|q| &q.record),
+            now_millis(),
+            self.config.compression,
+        )
+        .map_err(|e| SinkError::Broker {
+            topic: Arc::clone(&self.topic),
+            partition: self.partition,
+            records: batch.len(),
+            error: "CompressionFailed".to_owned(),
+            message: format!("{} compression failed: {e}", self.config.compression),
+        })
     }
 
     async fn deliver(&mut self, batch: &[Queued]) -> Result<Vec<i64>, SinkError> {
