@@ -83,6 +83,11 @@ pub(crate) enum Feed {
 }
 
 /// Counters shared by the readers, the keeper and the source.
+///
+/// `frames`, `bytes`, `last_received`, `server_wal_end` and `keepalives` are
+/// written only by whoever holds the read side of the stream ([`StreamReader`]),
+/// which passes between the consumer and the keeper under the link's lock, so
+/// they are updated with plain stores; everyone else only reads them.
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
     /// The position the application acknowledged (never decreases).
@@ -176,6 +181,22 @@ impl WireState {
             shared.acknowledged.fetch_max(wal_end.0, Ordering::AcqRel);
             shared.idle_advances.fetch_add(1, Ordering::Relaxed);
         }
+    }
+}
+
+/// Adds to a counter only the holder of the read side writes (see [`Shared`]):
+/// a plain load and store, no locked read-modify-write per frame.
+fn add(counter: &AtomicU64, by: u64) {
+    counter.store(
+        counter.load(Ordering::Relaxed).wrapping_add(by),
+        Ordering::Relaxed,
+    );
+}
+
+/// Raises a position only the holder of the read side writes (see [`Shared`]).
+fn raise(position: &AtomicU64, to: u64) {
+    if to > position.load(Ordering::Relaxed) {
+        position.store(to, Ordering::Relaxed);
     }
 }
 
@@ -275,21 +296,17 @@ impl StreamReader {
             Some(b'w') => {
                 if let (Some(start), Some(end)) = (read_u64(&frame, 1), read_u64(&frame, 9)) {
                     shared.last_received.store(start, Ordering::Relaxed);
-                    shared.server_wal_end.fetch_max(end, Ordering::Relaxed);
+                    raise(&shared.server_wal_end, end);
                 }
                 self.state.observe(&frame);
-                shared.frames.fetch_add(1, Ordering::Relaxed);
-                shared
-                    .bytes
-                    .fetch_add(frame.len() as u64, Ordering::Relaxed);
+                add(&shared.frames, 1);
+                add(&shared.bytes, frame.len() as u64);
                 Ok(Some(Incoming::Data(frame)))
             }
             Some(b'k') => match ReplicationFrame::decode(&frame) {
                 Ok(ReplicationFrame::PrimaryKeepalive(k)) => {
-                    shared.keepalives.fetch_add(1, Ordering::Relaxed);
-                    shared
-                        .server_wal_end
-                        .fetch_max(k.wal_end.0, Ordering::Relaxed);
+                    add(&shared.keepalives, 1);
+                    raise(&shared.server_wal_end, k.wal_end.0);
                     self.state.advance_idle(shared, k.wal_end);
                     Ok(k.reply_requested.then_some(Incoming::ReplyRequested))
                 }
