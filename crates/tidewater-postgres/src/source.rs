@@ -15,6 +15,7 @@
 //!              reconnects ─► filters ─► renumber ─► at most max.batch.size events
 //! ```
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -33,6 +34,7 @@ use crate::catalog::{self, TableMetadata};
 use crate::config::{SnapshotMode, SourceConfig};
 use crate::control::{self, SlotState};
 use crate::error::{Result, SourceError};
+use crate::filter::Filters;
 use crate::replication::{
     APPLICATION_NAME, ReplicationConnection, SlotSnapshot, StartOptions, highest_protocol_version,
 };
@@ -755,6 +757,8 @@ impl PostgresSource {
                 Feed::Failed(e) => Err(e),
             };
             let step = match step {
+                // Only Relation and Type messages owe lookups.
+                Ok(()) if self.lookups.is_empty() => Ok(()),
                 Ok(()) => self.resolve_lookups().await,
                 Err(e) => Err(e),
             };
@@ -767,8 +771,16 @@ impl PostgresSource {
                 break;
             }
         }
-        let take = self.pending.len().min(max);
-        let batch: Vec<TransactionEvent> = self.pending.drain(..take).collect();
+        let batch: Vec<TransactionEvent> = if self.pending.len() <= max {
+            // Everything goes: the queue's buffer becomes the batch, with no
+            // move per event (a queue only ever pushed to since it was empty
+            // is contiguous from its start). The next one is sized like it,
+            // with room for the few events a frame adds past `max`.
+            let next = VecDeque::with_capacity(self.pending.len() + 8);
+            Vec::from(std::mem::replace(&mut self.pending, next))
+        } else {
+            self.pending.drain(..max).collect()
+        };
         for event in &batch {
             match event {
                 TransactionEvent::Commit(c) => self.ack_limit = self.ack_limit.max(c.end_lsn),
@@ -946,21 +958,25 @@ impl PostgresSource {
         let Some(relation) = change.relation.as_ref() else {
             return Some(change);
         };
-        let fresh = match self.views.get(&relation.oid) {
-            Some(v) => !Arc::ptr_eq(&v.relation, relation),
-            None => true,
-        };
-        if fresh {
-            let view = self.view(relation);
-            self.views.insert(
-                relation.oid,
-                RelationView {
+        // One lookup per change; a new version of the relation is judged again.
+        let view = match self.views.entry(relation.oid) {
+            Entry::Occupied(known) if Arc::ptr_eq(&known.get().relation, relation) => {
+                known.into_mut()
+            }
+            entry => {
+                let fresh = RelationView {
                     relation: Arc::clone(relation),
-                    view,
-                },
-            );
-        }
-        let view = self.views.get(&relation.oid)?;
+                    view: Self::view(&self.config.filters, relation),
+                };
+                match entry {
+                    Entry::Occupied(mut stale) => {
+                        stale.insert(fresh);
+                        stale.into_mut()
+                    }
+                    Entry::Vacant(vacant) => vacant.insert(fresh),
+                }
+            }
+        };
         match view.view.as_ref()? {
             None => Some(change),
             Some(projection) => {
@@ -971,8 +987,9 @@ impl PostgresSource {
         }
     }
 
-    fn view(&self, relation: &Relation) -> Option<Option<Projection>> {
-        let filters = &self.config.filters;
+    /// What the filters make of a relation: `None` when excluded, `Some(None)`
+    /// when all its columns are kept, `Some(Some(..))` for a projection.
+    fn view(filters: &Filters, relation: &Relation) -> Option<Option<Projection>> {
         if !filters.includes_table(&relation.namespace, &relation.name) {
             return None;
         }
