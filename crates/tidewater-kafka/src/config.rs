@@ -221,13 +221,20 @@ impl Default for TlsConfig {
     }
 }
 
-/// Partition count and replication factor of a topic the producer creates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Partition count, replication factor and topic-level configs of a topic the producer
+/// creates.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TopicSettings {
     /// Number of partitions; -1 asks for the broker's default (`num.partitions`).
     pub partitions: i32,
     /// Replication factor; -1 asks for the broker's default (`default.replication.factor`).
     pub replication_factor: i16,
+    /// Topic-level configs sent with the creation request (`cleanup.policy`,
+    /// `compression.type`, `retention.ms`, ...): a group's
+    /// `topic.creation.<group>.<property>` keys other than `partitions`,
+    /// `replication.factor`, `include` and `exclude`. Configs not given take the broker's
+    /// defaults; the broker refuses unknown names and invalid values.
+    pub configs: BTreeMap<String, String>,
 }
 
 impl Default for TopicSettings {
@@ -235,6 +242,7 @@ impl Default for TopicSettings {
         Self {
             partitions: -1,
             replication_factor: -1,
+            configs: BTreeMap::new(),
         }
     }
 }
@@ -268,7 +276,8 @@ pub struct TopicCreation {
     /// `false`, producing to a missing topic fails with
     /// [`SinkError::UnknownTopic`](crate::SinkError::UnknownTopic).
     pub enabled: bool,
-    /// `topic.creation.default.partitions` / `.replication.factor`.
+    /// The default group: `topic.creation.default.partitions`, `.replication.factor` and
+    /// topic configs (`topic.creation.default.<property>`).
     pub default: TopicSettings,
     /// `topic.creation.groups`, in the order listed; the first matching group wins.
     pub groups: Vec<TopicCreationGroup>,
@@ -286,11 +295,11 @@ impl Default for TopicCreation {
 
 impl TopicCreation {
     /// The settings for a new topic: those of the first group matching it, else the default.
-    pub fn settings_for(&self, topic: &str) -> TopicSettings {
+    pub fn settings_for(&self, topic: &str) -> &TopicSettings {
         self.groups
             .iter()
             .find(|g| g.matches(topic))
-            .map_or(self.default, |g| g.settings)
+            .map_or(&self.default, |g| &g.settings)
     }
 }
 
@@ -378,8 +387,8 @@ impl Default for ProducerConfig {
 }
 
 /// Every key [`ProducerConfig::from_properties`] reads. Besides these, it reads the
-/// `topic.creation.<group>.*` keys of the groups listed in `topic.creation.groups`, and
-/// accepts [`IGNORED_PRODUCER_KEYS`].
+/// `topic.creation.<group>.*` keys of the default group and of the groups listed in
+/// `topic.creation.groups` (topic configs among them), and accepts [`IGNORED_PRODUCER_KEYS`].
 pub const PRODUCER_KEYS: &[&str] = &[
     "bootstrap.servers",
     "client.id",
@@ -945,12 +954,19 @@ fn parse_jaas(jaas: &str) -> Result<Vec<(String, String)>, ConfigError> {
     Ok(options)
 }
 
+/// A group's settings from its `<prefix>.*` keys. Unset partitions and replication factor
+/// come from `fallback`; topic configs come from the group's own keys only (as in Kafka
+/// Connect, where a group does not inherit the default group's topic configs).
 fn parse_topic_settings(
     props: &BTreeMap<String, String>,
     prefix: &str,
-    fallback: TopicSettings,
+    fallback: &TopicSettings,
 ) -> Result<TopicSettings, ConfigError> {
-    let mut settings = fallback;
+    let mut settings = TopicSettings {
+        partitions: fallback.partitions,
+        replication_factor: fallback.replication_factor,
+        configs: BTreeMap::new(),
+    };
     let key = format!("{prefix}.partitions");
     if let Some(v) = props.get(&key) {
         let n: i32 = v
@@ -979,8 +995,31 @@ fn parse_topic_settings(
         }
         settings.replication_factor = n;
     }
+    let group_prefix = format!("{prefix}.");
+    for (key, value) in props.range(group_prefix.clone()..) {
+        let Some(property) = key.strip_prefix(&group_prefix) else {
+            break;
+        };
+        if GROUP_PROPERTIES.contains(&property) {
+            continue;
+        }
+        if property.is_empty() || property.trim() != property {
+            return Err(ConfigError::invalid(
+                key,
+                value,
+                "expected topic.creation.<group>.<topic config name>, such as \
+                 topic.creation.default.cleanup.policy",
+            ));
+        }
+        settings.configs.insert(property.to_owned(), value.clone());
+    }
     Ok(settings)
 }
+
+/// The `topic.creation.<group>.<property>` names that are settings of the group, not topic
+/// configs. `include` and `exclude` of the default group are ignored, as Kafka Connect
+/// ignores them (the default group takes every topic no other group takes).
+const GROUP_PROPERTIES: &[&str] = &["partitions", "replication.factor", "include", "exclude"];
 
 fn parse_patterns(key: &str, value: &str) -> Result<Vec<Regex>, ConfigError> {
     value
@@ -1004,7 +1043,7 @@ fn parse_topic_creation(
         config.topic_creation.enabled = parse_bool("topic.creation.enable", v)?;
     }
     config.topic_creation.default =
-        parse_topic_settings(props, "topic.creation.default", TopicSettings::default())?;
+        parse_topic_settings(props, "topic.creation.default", &TopicSettings::default())?;
 
     let mut group_names: Vec<String> = Vec::new();
     if let Some(v) = props.get("topic.creation.groups") {
@@ -1033,7 +1072,7 @@ fn parse_topic_creation(
             Some(v) => parse_patterns(&exclude_key, v)?,
             None => Vec::new(),
         };
-        let settings = parse_topic_settings(props, &prefix, config.topic_creation.default)?;
+        let settings = parse_topic_settings(props, &prefix, &config.topic_creation.default)?;
         config.topic_creation.groups.push(TopicCreationGroup {
             name: name.clone(),
             include,
@@ -1042,37 +1081,6 @@ fn parse_topic_creation(
         });
     }
 
-    // Other `topic.creation.<group>.<property>` keys are topic configs (cleanup.policy, …),
-    // which rskafka's CreateTopics cannot send: refuse them rather than create topics that
-    // silently lack them.
-    for (key, value) in props.range("topic.creation.".to_owned()..) {
-        let Some(rest) = key.strip_prefix("topic.creation.") else {
-            break;
-        };
-        if rest == "enable" || rest == "groups" {
-            continue;
-        }
-        let Some((group, property)) = rest.split_once('.') else {
-            continue;
-        };
-        let known_group = group == "default" || group_names.iter().any(|n| n == group);
-        if !known_group {
-            continue;
-        }
-        let allowed: &[&str] = if group == "default" {
-            &["partitions", "replication.factor"]
-        } else {
-            &["partitions", "replication.factor", "include", "exclude"]
-        };
-        if !allowed.contains(&property) {
-            return Err(ConfigError::unsupported(
-                key.as_str(),
-                value.as_str(),
-                "topic-level configs cannot be set on created topics (rskafka's CreateTopics \
-                 sends none); create such topics beforehand",
-            ));
-        }
-    }
     Ok(())
 }
 
@@ -1215,8 +1223,16 @@ mod tests {
                 "topic.creation.g.include",
             ),
             (
-                &[("topic.creation.default.cleanup.policy", "compact")][..],
-                "topic.creation.default.cleanup.policy",
+                &[("topic.creation.default.", "compact")][..],
+                "topic.creation.default.",
+            ),
+            (
+                &[
+                    ("topic.creation.groups", "g"),
+                    ("topic.creation.g.include", "a"),
+                    ("topic.creation.g.", "compact"),
+                ][..],
+                "topic.creation.g.",
             ),
             (
                 &[("topic.creation.enable", "maybe")][..],
@@ -1298,6 +1314,50 @@ mod tests {
             Vec::<String>::new(),
             "topic.creation.* keys of unlisted groups are ignored like Connect does"
         );
+    }
+
+    #[test]
+    fn topic_creation_configs_belong_to_their_group() {
+        let c = parse(&[
+            ("topic.creation.default.partitions", "3"),
+            ("topic.creation.default.cleanup.policy", "compact"),
+            ("topic.creation.default.compression.type", "lz4"),
+            // Ignored for the default group, as in Kafka Connect; not topic configs.
+            ("topic.creation.default.include", "x.*"),
+            ("topic.creation.default.exclude", "y.*"),
+            ("topic.creation.groups", "history, plain"),
+            ("topic.creation.history.include", "schema-changes.*"),
+            ("topic.creation.history.retention.ms", "-1"),
+            ("topic.creation.history.replication.factor", "1"),
+            ("topic.creation.plain.include", "plain\\..*"),
+            // Keys of an unlisted group are nobody's configs.
+            ("topic.creation.unlisted.cleanup.policy", "delete"),
+        ])
+        .unwrap();
+        let tc = &c.topic_creation;
+        let configs = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let default = configs(&[("cleanup.policy", "compact"), ("compression.type", "lz4")]);
+        assert_eq!(tc.default.configs, default);
+        assert_eq!(tc.settings_for("server1.public.t").configs, default);
+        // The default group's include/exclude are ignored: it takes every other topic.
+        assert_eq!(tc.settings_for("y1").configs, default);
+
+        let history = tc.settings_for("schema-changes.server1");
+        assert_eq!(history.configs, configs(&[("retention.ms", "-1")]));
+        // Partitions fall back to the default group's; topic configs do not.
+        assert_eq!(history.partitions, 3);
+        assert_eq!(history.replication_factor, 1);
+
+        let plain = tc.settings_for("plain.t");
+        assert!(plain.configs.is_empty(), "{plain:?}");
+        assert_eq!(plain.partitions, 3);
+        assert_eq!(plain.replication_factor, -1);
+        assert!(c.unrecognized_keys.is_empty(), "{:?}", c.unrecognized_keys);
     }
 
     #[test]

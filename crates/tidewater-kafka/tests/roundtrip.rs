@@ -308,7 +308,37 @@ async fn every_compression_type_is_readable() {
     }
 }
 
-/// Topic creation follows `topic.creation.groups`; the counts are read back by librdkafka.
+/// Topic name → its topic-level configs, as librdkafka's `describe_configs` reports them.
+/// (tansu lists the configs a topic was created with; a broker listing defaults too would
+/// need its entries filtered by source.)
+fn topic_configs(bootstrap: &str, topics: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
+    let described = run_python(
+        r#"
+import json, sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sys.argv[2:]]
+out = {}
+for resource, f in admin.describe_configs(resources).items():
+    out[resource.name] = {name: e.value for name, e in f.result(10).items()}
+print(json.dumps(out))
+"#,
+        &[&[bootstrap], topics].concat(),
+        "",
+    );
+    serde_json::from_value(described).expect("topic → {config: value}")
+}
+
+fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Topic creation follows `topic.creation.groups`, as Kafka Connect's does: partition counts
+/// and topic configs are read back by librdkafka. A group's unset partitions and replication
+/// factor come from the default group; its topic configs are its own only.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_are_created_per_creation_group() {
     let broker = Broker::start().expect("tansu starts");
@@ -318,9 +348,12 @@ async fn topics_are_created_per_creation_group() {
         &[
             ("topic.creation.default.partitions", "3"),
             ("topic.creation.default.replication.factor", "1"),
+            ("topic.creation.default.cleanup.policy", "compact"),
+            ("topic.creation.default.compression.type", "lz4"),
             ("topic.creation.groups", "history,wide"),
             ("topic.creation.history.include", "schema-changes.*"),
             ("topic.creation.history.partitions", "1"),
+            ("topic.creation.history.retention.ms", "-1"),
             ("topic.creation.wide.include", "server1\\.public\\..*"),
             ("topic.creation.wide.exclude", ".*\\.small"),
             ("topic.creation.wide.partitions", "8"),
@@ -328,21 +361,33 @@ async fn topics_are_created_per_creation_group() {
     ))
     .await
     .unwrap();
+    let default = configs(&[("cleanup.policy", "compact"), ("compression.type", "lz4")]);
     let topics = [
-        ("schema-changes.server1", 1),
-        ("server1.public.orders", 8),
-        ("server1.public.small", 3),
-        ("other", 3),
+        (
+            "schema-changes.server1",
+            1,
+            configs(&[("retention.ms", "-1")]),
+        ),
+        ("server1.public.orders", 8, BTreeMap::new()),
+        ("server1.public.small", 3, default.clone()),
+        ("other", 3, default),
     ];
     let records = topics
         .iter()
-        .map(|(t, _)| ProducerRecord::new(*t).value("v"))
+        .map(|(t, _, _)| ProducerRecord::new(*t).value("v"))
         .collect();
     sink.send(records).await.unwrap();
     assert_eq!(sink.flush().await.unwrap().len(), topics.len());
     let seen = topic_partitions(&bootstrap);
-    for (topic, partitions) in topics {
+    let names: Vec<&str> = topics.iter().map(|(t, _, _)| *t).collect();
+    let described = topic_configs(&bootstrap, &names);
+    for (topic, partitions, topic_configs) in topics {
         assert_eq!(seen.get(topic), Some(&partitions), "{topic}: {seen:?}");
+        assert_eq!(
+            described.get(topic),
+            Some(&topic_configs),
+            "{topic}: {described:?}"
+        );
     }
 }
 

@@ -12,12 +12,33 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tidewater_kafka::{TopicLog, TopicLogError};
 use tidewater_testkit::{Broker, ProduceRecord, kafka_consume, kafka_produce};
 
-use common::config;
+use common::{config, run_python};
+
+/// Topic name → its topic-level configs, as librdkafka's `describe_configs` reports them
+/// (tansu lists the configs a topic was created with).
+fn topic_configs(bootstrap: &str, topics: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
+    let described = run_python(
+        r#"
+import json, sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sys.argv[2:]]
+out = {}
+for resource, f in admin.describe_configs(resources).items():
+    out[resource.name] = {name: e.value for name, e in f.result(10).items()}
+print(json.dumps(out))
+"#,
+        &[&[bootstrap], topics].concat(),
+        "",
+    );
+    serde_json::from_value(described).expect("topic → {config: value}")
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_and_read_back() {
@@ -31,6 +52,35 @@ async fn append_and_read_back() {
     assert_eq!(log.create_topic(topic, 3, 1).await.unwrap(), 3);
     assert_eq!(log.partitions(topic).await.unwrap(), Some(3));
     assert!(log.read_partition(topic, 1).await.unwrap().is_empty());
+
+    // Topic configs go with the creation request; librdkafka reads them back.
+    let compacted: BTreeMap<String, String> =
+        [("cleanup.policy", "compact"), ("retention.ms", "-1")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+    assert_eq!(
+        log.create_topic_with_configs("compacted", 1, 1, &compacted)
+            .await
+            .unwrap(),
+        1
+    );
+    let described = {
+        let b = bootstrap.clone();
+        tokio::task::spawn_blocking(move || topic_configs(&b, &["compacted", "bookkeeping"]))
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        described.get("compacted"),
+        Some(&compacted),
+        "{described:?}"
+    );
+    assert_eq!(
+        described.get("bookkeeping"),
+        Some(&BTreeMap::new()),
+        "create_topic sends no configs: {described:?}"
+    );
 
     let mut offsets = Vec::new();
     for i in 0..5_u8 {

@@ -2,6 +2,7 @@
 //! appended to it — what a compacted bookkeeping topic (such as Kafka Connect's
 //! `offset.storage.topic`) needs, beside the batching [`KafkaSink`](super::KafkaSink).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rskafka::BackoffConfig;
@@ -12,7 +13,7 @@ use rskafka::record::Record;
 use tokio::time::Instant;
 use tracing::{debug, info};
 
-use super::{client_error_message, tls, wire_sasl};
+use super::{client_error_message, describe_configs, tls, wire_sasl};
 use crate::config::ProducerConfig;
 use crate::error::ConfigError;
 use crate::record::now_millis;
@@ -187,19 +188,38 @@ impl TopicLog {
     /// Creates `topic` and waits until its metadata shows it; a topic that already exists
     /// is fine. Returns its partition count.
     ///
-    /// The creation request carries no topic configs (the client cannot send them), so a
-    /// compacted topic gets `cleanup.policy=compact` from the broker's defaults or an
-    /// operator, not from here.
+    /// The topic gets the broker's default topic configs; see
+    /// [`create_topic_with_configs`](Self::create_topic_with_configs) to set some.
     pub async fn create_topic(
         &self,
         topic: &str,
         partitions: i32,
         replication_factor: i16,
     ) -> Result<i32, TopicLogError> {
+        self.create_topic_with_configs(topic, partitions, replication_factor, &BTreeMap::new())
+            .await
+    }
+
+    /// Creates `topic` with the topic-level `configs` (such as `cleanup.policy=compact`)
+    /// and waits until its metadata shows it; configs not given take the broker's defaults.
+    /// A topic that already exists is fine and left as it is (its configs are not changed).
+    /// Returns its partition count.
+    pub async fn create_topic_with_configs(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication_factor: i16,
+        configs: &BTreeMap<String, String>,
+    ) -> Result<i32, TopicLogError> {
+        let described = describe_configs(configs);
         let error = |message: String| TopicLogError::Topic {
             topic: topic.to_owned(),
             operation: "create",
-            message,
+            message: if described.is_empty() {
+                message
+            } else {
+                format!("{message} (topic configs: {described})")
+            },
         };
         let controller = self
             .client
@@ -207,17 +227,27 @@ impl TopicLog {
             .map_err(|e| error(client_error_message(&e)))?;
         let created = tokio::time::timeout(
             self.max_block,
-            controller.create_topic(
+            controller.create_topic_with_configs(
                 topic,
                 partitions,
                 replication_factor,
+                configs
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect(),
                 self.request_timeout_ms,
             ),
         )
         .await
         .map_err(|_| error("no answer within max.block.ms".to_owned()))?;
         match created {
-            Ok(()) => info!(topic, partitions, replication_factor, "created topic"),
+            Ok(()) => info!(
+                topic,
+                partitions,
+                replication_factor,
+                configs = %described,
+                "created topic"
+            ),
             Err(ClientError::ServerError {
                 protocol_error: ProtocolError::TopicAlreadyExists,
                 ..

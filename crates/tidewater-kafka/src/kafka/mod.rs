@@ -153,6 +153,15 @@ fn client_error_message(error: &ClientError) -> String {
     }
 }
 
+/// Topic configs as `name=value, ...` for logs and error messages.
+fn describe_configs<'a>(configs: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    configs
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl KafkaSink {
     /// Connects to `bootstrap.servers` (waiting at most `max.block.ms`) and returns a sink.
     ///
@@ -297,12 +306,17 @@ impl KafkaSink {
     }
 
     async fn create_topic(&mut self, topic: &Arc<str>) -> Result<i32> {
-        let settings = self.config.topic_creation.settings_for(topic);
+        let settings = self.config.topic_creation.settings_for(topic).clone();
+        let configs = describe_configs(&settings.configs);
         let creation_error = |message: String| SinkError::TopicCreation {
             topic: Arc::clone(topic),
             partitions: settings.partitions,
             replication_factor: settings.replication_factor,
-            message,
+            message: if configs.is_empty() {
+                message
+            } else {
+                format!("{message} (topic configs: {configs})")
+            },
         };
         let controller = self
             .client
@@ -311,10 +325,11 @@ impl KafkaSink {
         let timeout_ms = i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX);
         let created = tokio::time::timeout(
             self.config.max_block,
-            controller.create_topic(
+            controller.create_topic_with_configs(
                 topic.to_string(),
                 settings.partitions,
                 settings.replication_factor,
+                settings.configs.clone().into_iter().collect(),
                 timeout_ms,
             ),
         )
@@ -325,6 +340,7 @@ impl KafkaSink {
                 topic = %topic,
                 partitions = settings.partitions,
                 replication_factor = settings.replication_factor,
+                configs = %configs,
                 "created topic"
             ),
             // Someone else created it meanwhile: fine.
