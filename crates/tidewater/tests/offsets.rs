@@ -11,7 +11,9 @@
     reason = "tests panic on unexpected results by design"
 )]
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -684,6 +686,40 @@ fn topic_storage(topic: &str, partitions: i32) -> OffsetStorage {
     }
 }
 
+/// The topic-level configs of `topic`, as librdkafka's `describe_configs` reports them
+/// (tansu lists the configs a topic was created with).
+async fn topic_configs(bootstrap: &str, topic: &str) -> BTreeMap<String, String> {
+    const SCRIPT: &str = r#"
+import json, sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+resource = ConfigResource(ConfigResource.Type.TOPIC, sys.argv[2])
+entries = admin.describe_configs([resource])[resource].result(10)
+print(json.dumps({name: e.value for name, e in entries.items()}))
+"#;
+    let python = tidewater_testkit::python().expect("the project's virtualenv (scripts/setup.sh)");
+    let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .args(["-c", SCRIPT, &bootstrap, &topic])
+            .output()
+            .expect("python runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        output.status.success(),
+        "describe_configs failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "describe_configs printed {e}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
+
 async fn consume(
     bootstrap: &str,
     topic: &str,
@@ -717,6 +753,11 @@ async fn kafka_store_roundtrip_read_back_by_librdkafka() {
     let partition = kafka.partition();
     assert_eq!(partition, partition_for_key(&key, 5), "murmur2 of the key");
     assert_eq!(store.load().await.unwrap(), None, "empty topic");
+    // Created compacted, as Kafka Connect creates its offsets topic.
+    assert_eq!(
+        topic_configs(&bootstrap, topic).await,
+        BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())])
+    );
 
     let first = offset(0x100, SnapshotState::InProgress { rows_delivered: 10 });
     let second = offset(0x200, SnapshotState::Completed);

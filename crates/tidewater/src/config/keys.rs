@@ -1083,7 +1083,9 @@ pub const KEYS: &[KeyInfo] = &[
         G::Producer,
         O::Producer,
         Kind::Any,
-        "`topic.creation.<group>.include`, `.exclude`, `.partitions`, `.replication.factor`",
+        "`topic.creation.<group>.include`, `.exclude`, `.partitions`, `.replication.factor`; \
+         any other `topic.creation.<group>.<property>` (also of `default`) is a topic config \
+         of the group's created topics, e.g. `topic.creation.default.cleanup.policy=compact`",
     ),
     key(
         "kafka.*",
@@ -1251,7 +1253,8 @@ pub const KEYS: &[KeyInfo] = &[
         G::Offsets,
         O::Runtime,
         Kind::NonEmpty,
-        "compacted Kafka topic holding them instead (not together with the file)",
+        "compacted Kafka topic holding them instead (not together with the file); created \
+         with `cleanup.policy=compact` when missing",
     ),
     KeyInfo {
         name: "offsets.storage.topic",

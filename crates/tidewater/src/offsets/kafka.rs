@@ -1,10 +1,12 @@
 //! [`KafkaOffsetStore`]: offsets in a compacted Kafka topic, like Kafka Connect's
 //! `offset.storage.topic`.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use tidewater_kafka::partitioner::partition_for_key;
 use tidewater_kafka::{ProducerConfig, TopicLog};
-use tracing::{debug, warn};
+use tracing::{debug, info};
 
 use super::connect::{key_matches, offset_key};
 use super::{OffsetError, OffsetStore, SourceOffset};
@@ -22,11 +24,10 @@ use super::{OffsetError, OffsetStore, SourceOffset};
 /// * [`load`](OffsetStore::load) reads that partition from its start to its end and takes
 ///   the last record with this key; a tombstone (null value) means no offset.
 ///
-/// A missing topic is created with `offset.storage.partitions` partitions and
-/// `offset.storage.replication.factor`. The Kafka client cannot send topic configs, so a
-/// topic created here lacks `cleanup.policy=compact` unless the broker's defaults give it;
-/// create the topic beforehand (as is usual for Kafka Connect's topics) to have it
-/// compacted.
+/// A missing topic is created with `offset.storage.partitions` partitions,
+/// `offset.storage.replication.factor` and `cleanup.policy=compact`, as Kafka Connect creates
+/// its offsets topic, so retention never deletes the last offset of a connector. A topic
+/// that already exists is used as it is.
 #[derive(Debug)]
 pub struct KafkaOffsetStore {
     log: TopicLog,
@@ -35,6 +36,11 @@ pub struct KafkaOffsetStore {
     key: Vec<u8>,
     connector_name: String,
     topic_prefix: String,
+}
+
+/// Topic configs of a created offset storage topic: compacted, like Kafka Connect's.
+fn offset_topic_configs() -> BTreeMap<String, String> {
+    BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())])
 }
 
 impl KafkaOffsetStore {
@@ -57,15 +63,18 @@ impl KafkaOffsetStore {
         let count = match log.partitions(topic).await.map_err(kafka)? {
             Some(n) => n,
             None => {
-                warn!(
+                info!(
+                    topic,
+                    partitions, replication_factor, "creating the offset storage topic, compacted"
+                );
+                log.create_topic_with_configs(
                     topic,
                     partitions,
                     replication_factor,
-                    "creating the offset storage topic; the client cannot set cleanup.policy=compact, configure it on the topic"
-                );
-                log.create_topic(topic, partitions, replication_factor)
-                    .await
-                    .map_err(kafka)?
+                    &offset_topic_configs(),
+                )
+                .await
+                .map_err(kafka)?
             }
         };
         let key = offset_key(connector_name, topic_prefix);
