@@ -667,11 +667,18 @@ impl Keeper {
                             SourceError::Closed("a status update failed".to_owned()),
                             reader.received,
                         )),
-                        Some(reader) => match self.read_ahead(reader).await {
-                            ReadAhead::Returned => None,
-                            ReadAhead::Stopped(reader) => return self.shutdown(Some(reader)).await,
-                            ReadAhead::Failed(error, received) => Some((error, received)),
-                        },
+                        Some(reader) => {
+                            let outcome = self.read_ahead(reader).await;
+                            // Not reading ahead: no room to wake the keeper for.
+                            self.link.stalled.store(false, Ordering::Relaxed);
+                            match outcome {
+                                ReadAhead::Returned => None,
+                                ReadAhead::Stopped(reader) => {
+                                    return self.shutdown(Some(reader)).await;
+                                }
+                                ReadAhead::Failed(error, received) => Some((error, received)),
+                            }
+                        }
                         None => None,
                     }
                 }
