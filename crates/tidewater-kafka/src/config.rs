@@ -341,6 +341,11 @@ pub struct ProducerConfig {
     pub retries: u32,
     /// `max.request.size`: largest record (and largest batch) in bytes (default 1 MiB).
     pub max_request_size: usize,
+    /// `max.in.flight.requests.per.connection`: produce requests in flight per broker
+    /// (default 1, as Kafka Connect sets it for source connectors; the Java producer's own
+    /// default is 5). Whatever the value, a partition has one batch in flight at a time, so
+    /// records keep their order across retries.
+    pub max_in_flight: usize,
     /// `max.block.ms`: how long `send` may wait for metadata, topic creation or room in
     /// `buffer.memory`, and how long connecting may take (default 60 s).
     pub max_block: Duration,
@@ -375,6 +380,7 @@ impl Default for ProducerConfig {
             retry_backoff_max: Duration::from_millis(1_000),
             retries: u32::MAX,
             max_request_size: 1_048_576,
+            max_in_flight: 1,
             max_block: Duration::from_millis(60_000),
             metadata_max_age: Duration::from_millis(300_000),
             security_protocol: SecurityProtocol::Plaintext,
@@ -405,6 +411,7 @@ pub const PRODUCER_KEYS: &[&str] = &[
     "retry.backoff.max.ms",
     "retries",
     "max.request.size",
+    "max.in.flight.requests.per.connection",
     "max.block.ms",
     "metadata.max.age.ms",
     "security.protocol",
@@ -437,7 +444,6 @@ pub const IGNORED_PRODUCER_KEYS: &[&str] = ACCEPTED_WITHOUT_EFFECT;
 const ACCEPTED_WITHOUT_EFFECT: &[&str] = &[
     "key.serializer",
     "value.serializer",
-    "max.in.flight.requests.per.connection",
     "partitioner.class",
     "partitioner.ignore.keys",
     "receive.buffer.bytes",
@@ -559,6 +565,9 @@ impl ProducerConfig {
         if let Some(v) = get("max.request.size", &mut handled) {
             config.max_request_size = parse_usize("max.request.size", v, 1)?;
         }
+        if let Some(v) = get("max.in.flight.requests.per.connection", &mut handled) {
+            config.max_in_flight = parse_usize("max.in.flight.requests.per.connection", v, 1)?;
+        }
         if let Some(v) = get("max.block.ms", &mut handled) {
             config.max_block = parse_millis("max.block.ms", v, 0)?;
         }
@@ -607,6 +616,13 @@ impl ProducerConfig {
                 "buffer.memory",
                 self.buffer_memory.to_string(),
                 "must be below 4 GiB",
+            ));
+        }
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::invalid(
+                "max.in.flight.requests.per.connection",
+                "0",
+                "must be at least 1",
             ));
         }
         if self.max_request_size == 0 {
@@ -1101,6 +1117,7 @@ mod tests {
         assert_eq!(c.batch_size, 16_384);
         assert_eq!(c.buffer_memory, 33_554_432);
         assert_eq!(c.max_request_size, 1_048_576);
+        assert_eq!(c.max_in_flight, 1, "Kafka Connect's setting");
         assert_eq!(c.delivery_timeout, Duration::from_secs(120));
         assert_eq!(c.request_timeout, Duration::from_secs(30));
         assert_eq!(c.compression, Compression::None);
@@ -1125,6 +1142,7 @@ mod tests {
             ("retry.backoff.max.ms", "200"),
             ("retries", "3"),
             ("max.request.size", "4096"),
+            ("max.in.flight.requests.per.connection", "5"),
             ("max.block.ms", "100"),
             ("metadata.max.age.ms", "1000"),
             (
@@ -1146,6 +1164,7 @@ mod tests {
         assert_eq!(c.retry_backoff_max, Duration::from_millis(200));
         assert_eq!(c.retries, 3);
         assert_eq!(c.max_request_size, 4096);
+        assert_eq!(c.max_in_flight, 5);
         assert_eq!(c.max_block, Duration::from_millis(100));
         assert_eq!(c.metadata_max_age, Duration::from_millis(1000));
         assert_eq!(c.unrecognized_keys, ["some.unknown.key"]);
@@ -1167,6 +1186,10 @@ mod tests {
             (&[("security.protocol", "TLS")][..], "security.protocol"),
             (&[("buffer.memory", "0")][..], "buffer.memory"),
             (&[("max.request.size", "0")][..], "max.request.size"),
+            (
+                &[("max.in.flight.requests.per.connection", "0")][..],
+                "max.in.flight.requests.per.connection",
+            ),
             (
                 &[
                     ("delivery.timeout.ms", "1000"),

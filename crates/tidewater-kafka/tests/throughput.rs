@@ -304,6 +304,73 @@ async fn requests_stay_within_max_request_size() {
     sink.close().await.unwrap();
 }
 
+/// With `max.in.flight.requests.per.connection=5`, several requests may be out at once,
+/// and each partition still has one batch in flight: librdkafka reads every record once,
+/// each partition in send order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_requests_in_flight_keep_each_partitions_order() {
+    const RECORDS: usize = 6000;
+    let broker = Broker::start().expect("tansu starts (scripts/setup.sh installs it)");
+    let mut sink = KafkaSink::connect(config(
+        &broker.bootstrap(),
+        &[
+            ("topic.creation.default.partitions", "3"),
+            ("batch.size", "4096"),
+            ("max.in.flight.requests.per.connection", "5"),
+        ],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(sink.config().max_in_flight, 5);
+    let records: Vec<ProducerRecord> = (0..RECORDS)
+        .map(|i| {
+            ProducerRecord::new("pipelined")
+                .key(format!("key-{i:05}"))
+                .value(format!("{i:05}{}", "p".repeat(300)))
+        })
+        .collect();
+    for chunk in records.chunks(300) {
+        sink.send(chunk.to_vec()).await.unwrap();
+    }
+    assert_eq!(sink.flush().await.unwrap().len(), RECORDS);
+    assert_eq!(sink.stats().failed_requests, 0);
+    sink.close().await.unwrap();
+
+    let consumed = tokio::task::spawn_blocking(move || {
+        kafka_consume(
+            &broker.bootstrap(),
+            "pipelined",
+            RECORDS,
+            Duration::from_secs(30),
+        )
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        consumed.len(),
+        RECORDS,
+        "librdkafka reads every record once"
+    );
+    let mut per_partition: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for record in &consumed {
+        let value = record.value.as_deref().unwrap();
+        let index: usize = std::str::from_utf8(&value[..5]).unwrap().parse().unwrap();
+        per_partition
+            .entry(record.partition)
+            .or_default()
+            .push((record.offset, index));
+    }
+    assert_eq!(per_partition.len(), 3);
+    for (partition, mut seen) in per_partition {
+        seen.sort_unstable();
+        assert!(
+            seen.windows(2).all(|w| w[0].1 < w[1].1),
+            "partition {partition} holds its records in send order"
+        );
+    }
+}
+
 /// `progress` resolves as produce answers arrive, so a caller learns of every delivery
 /// without `flush` or a polling timer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -225,6 +225,7 @@ impl KafkaSink {
             Arc::clone(&counters),
             config.request_timeout,
             config.max_request_size,
+            config.max_in_flight,
         ));
         Ok(Self {
             config: Arc::new(config),

@@ -1,5 +1,5 @@
 //! One task per broker: gathers the batches the partition tasks hand it into produce
-//! requests spanning several partitions, one request in flight at a time.
+//! requests spanning several partitions.
 //!
 //! ```text
 //!  PartitionWorker ─┐  (batch, reply)                      one request: every batch
@@ -7,11 +7,12 @@
 //!  PartitionWorker ─┘                  waits for the answer, replies per partition
 //! ```
 //!
-//! While a request is in flight, the batches of other partitions queue up, and the next
-//! request carries all of them: the broker gets one request where it would get one per
-//! partition, as with the Java client under Kafka Connect (which allows one request in flight
-//! per connection). Each partition task has at most one batch out, so a partition's batches
-//! still reach the broker in order.
+//! At most `max.in.flight.requests.per.connection` requests are in flight per broker (1 by
+//! default, as Kafka Connect sets it). While they are, the batches of other partitions
+//! queue up, and the next request carries all of them: the broker gets one request where it
+//! would get one per partition, as with the Java client. Each partition task has at most
+//! one batch out, so a partition's batches reach the broker in order whatever the number
+//! of requests in flight.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
@@ -23,6 +24,7 @@ use rskafka::client::Client;
 use rskafka::client::broker_producer::{BrokerProducer, EncodedBatch};
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
+use tokio::task::JoinSet;
 use tracing::debug;
 
 use super::worker::{Counters, Failure, classify};
@@ -58,6 +60,7 @@ impl Router {
         counters: Arc<Counters>,
         request_timeout: Duration,
         max_request_size: usize,
+        max_in_flight: usize,
     ) -> Self {
         Self {
             settings: SenderSettings {
@@ -65,6 +68,7 @@ impl Router {
                 counters,
                 request_timeout,
                 max_request_size,
+                max_in_flight: max_in_flight.max(1),
             },
             client,
             leaders: Mutex::default(),
@@ -177,16 +181,32 @@ struct SenderSettings {
     /// `max.request.size`: batches are added to a request while they fit (a request holds
     /// at least one batch, which the partition task already kept within the limit).
     max_request_size: usize,
+    /// `max.in.flight.requests.per.connection` (at least 1).
+    max_in_flight: usize,
+}
+
+/// How a request ended, for the sender's bookkeeping (the partitions have their answers).
+enum Ended {
+    Answered {
+        throttle: Option<Duration>,
+    },
+    /// The connection failed or gave no answer in time: it is replaced, unless a newer
+    /// one already was.
+    ConnectionLost {
+        generation: u64,
+    },
 }
 
 /// The task of one broker: until every handle to its queue is gone, takes what is queued,
-/// sends as much of it as fits in one request, and answers each partition.
+/// sends as much of it as fits in one request while fewer than `max_in_flight` requests are
+/// out, and answers each partition.
 async fn run_sender(broker: i32, mut rx: UnboundedReceiver<Submit>, settings: SenderSettings) {
-    let mut producer: Option<BrokerProducer> = None;
-    let timeout_ms = i32::try_from(settings.request_timeout.as_millis()).unwrap_or(i32::MAX);
+    let mut producer: Option<(Arc<BrokerProducer>, u64)> = None;
+    let mut generation = 0u64;
     let mut pending: Vec<Submit> = Vec::new();
+    let mut in_flight: JoinSet<Ended> = JoinSet::new();
     loop {
-        if pending.is_empty() {
+        if pending.is_empty() && in_flight.is_empty() {
             match rx.recv().await {
                 Some(first) => pending.push(first),
                 None => return,
@@ -201,77 +221,124 @@ async fn run_sender(broker: i32, mut rx: UnboundedReceiver<Submit>, settings: Se
         // A partition task that gave up waiting (its attempt timed out) has resent or
         // failed its batch by now; what it left here must not be written again.
         pending.retain(|s| !s.reply.is_closed());
-        let mut size = 0usize;
-        let fits = pending
-            .iter()
-            .enumerate()
-            .take_while(|(i, s)| {
-                size = size.saturating_add(s.batch.data.len());
-                *i == 0 || size <= settings.max_request_size
-            })
-            .count();
-        if fits == 0 {
-            continue;
-        }
-        let mut sending: Vec<Submit> = pending.drain(..fits).collect();
-        let connection = match &producer {
-            Some(p) => p,
-            None => match settings.client.broker_producer(broker).await {
-                Ok(p) => producer.insert(p),
-                Err(e) => {
-                    let failure = classify(&e);
-                    for submit in sending {
-                        let _ = submit.reply.send(Err(failure.clone()));
+
+        while in_flight.len() < settings.max_in_flight && !pending.is_empty() {
+            let mut size = 0usize;
+            let fits = pending
+                .iter()
+                .enumerate()
+                .take_while(|(i, s)| {
+                    size = size.saturating_add(s.batch.data.len());
+                    *i == 0 || size <= settings.max_request_size
+                })
+                .count();
+            let sending: Vec<Submit> = pending.drain(..fits).collect();
+            let (connection, conn_generation) = match &producer {
+                Some((p, g)) => (Arc::clone(p), *g),
+                None => match settings.client.broker_producer(broker).await {
+                    Ok(p) => {
+                        generation += 1;
+                        let p = Arc::new(p);
+                        producer = Some((Arc::clone(&p), generation));
+                        (p, generation)
                     }
-                    continue;
-                }
-            },
-        };
-        let batches: Vec<EncodedBatch> = sending.iter().map(|s| s.batch.clone()).collect();
-        let counters = &settings.counters;
-        counters.requests.fetch_add(1, Ordering::Relaxed);
-        let answer = tokio::time::timeout(
-            settings.request_timeout,
-            connection.produce(&batches, -1, timeout_ms),
-        )
-        .await;
-        match answer {
-            Ok(Ok(outcome)) => {
-                if outcome.results.iter().any(Result::is_err) {
-                    counters.failed_requests.fetch_add(1, Ordering::Relaxed);
-                }
-                for (submit, result) in sending.drain(..).zip(outcome.results) {
-                    let _ = submit.reply.send(result.map_err(|e| classify(&e)));
-                }
-                // Any submit left without a result (the zip stopped early) learns it here.
-                fail_all(
-                    &mut sending,
-                    "the broker's answer had no result for the batch",
-                );
-                if let Some(wait) = outcome.throttle {
+                    Err(e) => {
+                        let failure = classify(&e);
+                        for submit in sending {
+                            let _ = submit.reply.send(Err(failure.clone()));
+                        }
+                        continue;
+                    }
+                },
+            };
+            settings.counters.requests.fetch_add(1, Ordering::Relaxed);
+            in_flight.spawn(send_request(
+                broker,
+                connection,
+                conn_generation,
+                sending,
+                settings.clone(),
+            ));
+        }
+
+        tokio::select! {
+            Some(ended) = in_flight.join_next(), if !in_flight.is_empty() => match ended {
+                Ok(Ended::Answered { throttle: Some(wait) }) => {
                     debug!(broker, ?wait, "the broker throttles produce requests");
                     tokio::time::sleep(wait).await;
                 }
-            }
-            Ok(Err(e)) => {
-                counters.failed_requests.fetch_add(1, Ordering::Relaxed);
-                producer = None;
-                let failure = classify(&e);
-                for submit in sending {
-                    let _ = submit.reply.send(Err(failure.clone()));
+                Ok(Ended::Answered { throttle: None }) => {}
+                Ok(Ended::ConnectionLost { generation: lost }) => {
+                    if producer.as_ref().is_some_and(|(_, g)| *g == lost) {
+                        producer = None;
+                    }
                 }
-            }
-            Err(_) => {
+                // A request task that panicked or was cancelled dropped its replies: the
+                // partitions learn that their batch is unanswered and retry.
+                Err(_) => producer = None,
+            },
+            received = rx.recv(), if in_flight.len() < settings.max_in_flight => match received {
+                Some(submit) => {
+                    pending.push(submit);
+                    tokio::task::yield_now().await;
+                }
+                None => return,
+            },
+        }
+    }
+}
+
+/// Sends one request of `sending`'s batches and answers each partition.
+async fn send_request(
+    broker: i32,
+    connection: Arc<BrokerProducer>,
+    generation: u64,
+    mut sending: Vec<Submit>,
+    settings: SenderSettings,
+) -> Ended {
+    let timeout_ms = i32::try_from(settings.request_timeout.as_millis()).unwrap_or(i32::MAX);
+    let batches: Vec<EncodedBatch> = sending.iter().map(|s| s.batch.clone()).collect();
+    let counters = &settings.counters;
+    let answer = tokio::time::timeout(
+        settings.request_timeout,
+        connection.produce(&batches, -1, timeout_ms),
+    )
+    .await;
+    match answer {
+        Ok(Ok(outcome)) => {
+            if outcome.results.iter().any(Result::is_err) {
                 counters.failed_requests.fetch_add(1, Ordering::Relaxed);
-                producer = None;
-                fail_all(
-                    &mut sending,
-                    &format!(
-                        "no answer from broker {broker} within {} ms",
-                        settings.request_timeout.as_millis()
-                    ),
-                );
             }
+            for (submit, result) in sending.drain(..).zip(outcome.results) {
+                let _ = submit.reply.send(result.map_err(|e| classify(&e)));
+            }
+            // Any submit left without a result (the zip stopped early) learns it here.
+            fail_all(
+                &mut sending,
+                "the broker's answer had no result for the batch",
+            );
+            Ended::Answered {
+                throttle: outcome.throttle,
+            }
+        }
+        Ok(Err(e)) => {
+            counters.failed_requests.fetch_add(1, Ordering::Relaxed);
+            let failure = classify(&e);
+            for submit in sending {
+                let _ = submit.reply.send(Err(failure.clone()));
+            }
+            Ended::ConnectionLost { generation }
+        }
+        Err(_) => {
+            counters.failed_requests.fetch_add(1, Ordering::Relaxed);
+            fail_all(
+                &mut sending,
+                &format!(
+                    "no answer from broker {broker} within {} ms",
+                    settings.request_timeout.as_millis()
+                ),
+            );
+            Ended::ConnectionLost { generation }
         }
     }
 }

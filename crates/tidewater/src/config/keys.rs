@@ -891,7 +891,15 @@ pub const KEYS: &[KeyInfo] = &[
         G::Producer,
         O::Producer,
         Kind::Any,
-        "largest record and batch",
+        "largest record, batch and produce request",
+    ),
+    key(
+        "max.in.flight.requests.per.connection",
+        "1",
+        G::Producer,
+        O::Producer,
+        Kind::Any,
+        "produce requests in flight per broker (Kafka Connect's 1); each partition keeps one batch in flight, so order holds at any value",
     ),
     key(
         "max.block.ms",
