@@ -32,7 +32,9 @@
 //! TCP on 127.0.0.1 (over loopback TCP the walsender spends about twice the CPU per change).
 //! Before the rounds, pg_recvlogical drains a warm-up slot (not counted): the first decoding
 //! of fresh WAL costs the walsender more. `TIDEWATER_E2E_PRODUCER=key=value,...` adds
-//! producer settings for (b), e.g. `batch.size=262144`. Figures: docs/performance.md.
+//! producer settings for (b), e.g. `batch.size=262144`. `TIDEWATER_E2E_WORKERS=n` runs
+//! the source, the pipeline and the sink on a runtime of n worker threads (default: one per
+//! core). Figures: docs/performance.md.
 
 #![allow(
     clippy::unwrap_used,
@@ -90,6 +92,15 @@ fn producer_overrides() -> Vec<(String, String)> {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect()
+}
+
+/// Worker threads of the runtime the source, the pipeline and the sink run on
+/// (`TIDEWATER_E2E_WORKERS`; default: Tokio's, one per core).
+fn workers() -> Option<usize> {
+    std::env::var("TIDEWATER_E2E_WORKERS").ok().map(|v| {
+        v.parse()
+            .expect("TIDEWATER_E2E_WORKERS: a number of threads")
+    })
 }
 
 /// Whether the consumers connect over the Unix socket (`TIDEWATER_E2E_SOCKET`, default
@@ -652,7 +663,11 @@ fn main() {
         load_average()
     );
     // Named, so that profiles tell our threads from tansu's (also Tokio's).
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = workers() {
+        builder.worker_threads(n);
+    }
+    let runtime = builder
         .thread_name("tidewater-rt")
         .enable_all()
         .build()
