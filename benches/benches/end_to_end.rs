@@ -54,7 +54,7 @@ use tidewater::kafka::{Delivery, KafkaSink, ProducerConfig, ProducerRecord, Sink
 use tidewater::{Pipeline, RunSummary};
 use tidewater_pgoutput::TransactionEvent;
 use tidewater_postgres::{ChangeSource, PostgresSource, SourceConfig};
-use tidewater_testkit::{Broker, PgCluster};
+use tidewater_testkit::{Broker, PgCluster, throughput};
 
 const DB: &str = "bench";
 const PUBLICATION: &str = "bench_pub";
@@ -109,55 +109,17 @@ fn unix_socket() -> bool {
     std::env::var("TIDEWATER_E2E_SOCKET").map_or(true, |v| v != "tcp")
 }
 
-/// Creates the 10-column table and the publication.
 fn schema(pg: &PgCluster) {
-    pg.create_database(DB).unwrap();
-    pg.psql_db(
-        DB,
-        &format!(
-            "CREATE TABLE orders (
-                id bigint PRIMARY KEY, customer_id integer NOT NULL, amount numeric(12,2),
-                status text, note varchar(64), created_at timestamptz, due date,
-                weight double precision, paid boolean, qty smallint);
-             CREATE PUBLICATION {PUBLICATION} FOR TABLE orders;"
-        ),
-    )
-    .unwrap();
+    throughput::create_orders_table(pg, DB, PUBLICATION).unwrap();
 }
 
 /// Inserts `rows` rows in transactions of 10,000 and returns the WAL end afterwards.
 fn workload(pg: &PgCluster, first: u64, rows: u64) -> String {
-    let mut start = first;
-    let end = first + rows;
-    while start < end {
-        let stop = (start + 10_000).min(end);
-        pg.psql_db(
-            DB,
-            &format!(
-                "INSERT INTO orders SELECT g, (g % 1000)::int, (g % 100000) / 100.0,
-                    CASE WHEN g % 3 = 0 THEN 'shipped' ELSE 'pending' END,
-                    'order note number ' || g, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second',
-                    '2024-01-01'::date + (g % 365)::int, g * 0.5, g % 2 = 0, (g % 100)::smallint
-                 FROM generate_series({start}, {}) g",
-                stop - 1
-            ),
-        )
-        .unwrap();
-        start = stop;
-    }
-    pg.psql_db(DB, "SELECT pg_current_wal_lsn()").unwrap()
+    throughput::insert_orders(pg, DB, first, rows).unwrap()
 }
 
-/// CPU time (user + system) of a process and its state letter, from /proc/<pid>/stat.
 fn proc_stat(pid: u32) -> Option<(Duration, char)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let state = fields.first()?.chars().next()?;
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on Linux.
-    Some((Duration::from_millis((utime + stime) * 10), state))
+    throughput::process_cpu_and_state(&pid.to_string())
 }
 
 fn proc_cpu(pid: u32) -> Option<Duration> {

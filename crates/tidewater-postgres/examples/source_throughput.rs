@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 
 use tidewater_pgoutput::TransactionEvent;
 use tidewater_postgres::{ChangeSource, PostgresSource, SourceConfig};
-use tidewater_testkit::PgCluster;
+use tidewater_testkit::{PgCluster, throughput};
 
 const DB: &str = "bench";
 const PUBLICATION: &str = "bench_pub";
@@ -61,52 +61,17 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 fn schema(pg: &PgCluster) {
-    pg.create_database(DB).unwrap();
-    pg.psql_db(
-        DB,
-        &format!(
-            "CREATE TABLE orders (
-                id bigint PRIMARY KEY, customer_id integer NOT NULL, amount numeric(12,2),
-                status text, note varchar(64), created_at timestamptz, due date,
-                weight double precision, paid boolean, qty smallint);
-             CREATE PUBLICATION {PUBLICATION} FOR TABLE orders;"
-        ),
-    )
-    .unwrap();
+    throughput::create_orders_table(pg, DB, PUBLICATION).unwrap();
 }
 
 /// Inserts ids `first..first + rows` in transactions of 10,000; returns the WAL end.
 fn workload(pg: &PgCluster, first: u64, rows: u64) -> String {
-    let mut start = first;
-    let end = first + rows;
-    while start < end {
-        let stop = (start + 10_000).min(end);
-        pg.psql_db(
-            DB,
-            &format!(
-                "INSERT INTO orders SELECT g, (g % 1000)::int, (g % 100000) / 100.0,
-                    CASE WHEN g % 3 = 0 THEN 'shipped' ELSE 'pending' END,
-                    'order note number ' || g, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 second',
-                    '2024-01-01'::date + (g % 365)::int, g * 0.5, g % 2 = 0, (g % 100)::smallint
-                 FROM generate_series({start}, {}) g",
-                stop - 1
-            ),
-        )
-        .unwrap();
-        start = stop;
-    }
-    pg.psql_db(DB, "SELECT pg_current_wal_lsn()").unwrap()
+    throughput::insert_orders(pg, DB, first, rows).unwrap()
 }
 
 /// User + system CPU time of a process (or `self`), from /proc.
 fn proc_cpu(pid: &str) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on Linux.
-    Some(Duration::from_millis((utime + stime) * 10))
+    throughput::process_cpu(pid)
 }
 
 /// Samples the CPU time of the walsender serving `slot` until stopped; keeps the

@@ -50,6 +50,7 @@ mod broker;
 mod error;
 mod kafka_py;
 mod pg;
+pub mod throughput;
 mod util;
 
 pub use broker::{Broker, BrokerStorage, TANSU_ENV, TANSU_INSTALL, find_tansu};
