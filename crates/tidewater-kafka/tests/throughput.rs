@@ -173,6 +173,50 @@ async fn a_steady_stream_fills_batches() {
     sink.close().await.unwrap();
 }
 
+/// Reads `topic` back with librdkafka and checks that it holds `records` records once each,
+/// over `partitions` partitions, each in send order. The records' values start with their
+/// index in five digits and their keys are `key-<index>`.
+async fn assert_read_back_in_send_order(
+    broker: &Broker,
+    topic: &str,
+    records: usize,
+    partitions: usize,
+) {
+    let (bootstrap, name) = (broker.bootstrap(), topic.to_owned());
+    let consumed = tokio::task::spawn_blocking(move || {
+        kafka_consume(&bootstrap, &name, records, Duration::from_secs(30))
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        consumed.len(),
+        records,
+        "librdkafka reads every record once"
+    );
+    let mut per_partition: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
+    for record in &consumed {
+        let value = record.value.as_deref().unwrap();
+        let index: usize = std::str::from_utf8(&value[..5]).unwrap().parse().unwrap();
+        assert_eq!(
+            record.key.as_deref(),
+            Some(format!("key-{index:05}").as_bytes())
+        );
+        per_partition
+            .entry(record.partition)
+            .or_default()
+            .push((record.offset, index));
+    }
+    assert_eq!(per_partition.len(), partitions);
+    for (partition, mut seen) in per_partition {
+        seen.sort_unstable();
+        assert!(
+            seen.windows(2).all(|w| w[0].1 < w[1].1),
+            "partition {partition} holds its records in send order"
+        );
+    }
+}
+
 /// With three partitions on one broker, a produce request carries the ready batches of all
 /// of them: far more records per request than one partition's full batch, over one
 /// connection for produce requests (beside the metadata connection). librdkafka reads every
@@ -227,42 +271,7 @@ async fn partitions_on_one_broker_share_requests_and_a_connection() {
     );
     sink.close().await.unwrap();
 
-    let consumed = tokio::task::spawn_blocking(move || {
-        kafka_consume(
-            &broker.bootstrap(),
-            "shared",
-            RECORDS,
-            Duration::from_secs(30),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(
-        consumed.len(),
-        RECORDS,
-        "librdkafka reads every record once"
-    );
-    let mut per_partition: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
-    for record in &consumed {
-        let value = record.value.as_deref().unwrap();
-        let index: usize = std::str::from_utf8(&value[..5]).unwrap().parse().unwrap();
-        assert_eq!(
-            record.key.as_deref(),
-            Some(format!("key-{index:05}").as_bytes())
-        );
-        per_partition
-            .entry(record.partition)
-            .or_default()
-            .push((record.offset, index));
-    }
-    for (partition, mut seen) in per_partition {
-        seen.sort_unstable();
-        assert!(
-            seen.windows(2).all(|w| w[0].1 < w[1].1),
-            "partition {partition} holds its records in send order"
-        );
-    }
+    assert_read_back_in_send_order(&broker, "shared", RECORDS, 3).await;
 }
 
 /// `max.request.size` bounds a whole produce request, as for the Java client: with room for
@@ -336,39 +345,7 @@ async fn several_requests_in_flight_keep_each_partitions_order() {
     assert_eq!(sink.stats().failed_requests, 0);
     sink.close().await.unwrap();
 
-    let consumed = tokio::task::spawn_blocking(move || {
-        kafka_consume(
-            &broker.bootstrap(),
-            "pipelined",
-            RECORDS,
-            Duration::from_secs(30),
-        )
-    })
-    .await
-    .unwrap()
-    .unwrap();
-    assert_eq!(
-        consumed.len(),
-        RECORDS,
-        "librdkafka reads every record once"
-    );
-    let mut per_partition: BTreeMap<i32, Vec<(i64, usize)>> = BTreeMap::new();
-    for record in &consumed {
-        let value = record.value.as_deref().unwrap();
-        let index: usize = std::str::from_utf8(&value[..5]).unwrap().parse().unwrap();
-        per_partition
-            .entry(record.partition)
-            .or_default()
-            .push((record.offset, index));
-    }
-    assert_eq!(per_partition.len(), 3);
-    for (partition, mut seen) in per_partition {
-        seen.sort_unstable();
-        assert!(
-            seen.windows(2).all(|w| w[0].1 < w[1].1),
-            "partition {partition} holds its records in send order"
-        );
-    }
+    assert_read_back_in_send_order(&broker, "pipelined", RECORDS, 3).await;
 }
 
 /// `progress` resolves as produce answers arrive, so a caller learns of every delivery
