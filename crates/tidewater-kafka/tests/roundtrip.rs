@@ -20,7 +20,7 @@ use tidewater_kafka::partitioner::partition_for_key;
 use tidewater_kafka::{Compression, Delivery, KafkaSink, ProducerRecord, Sink};
 use tidewater_testkit::{Broker, ConsumedRecord, kafka_consume};
 
-use common::{config, run_python, topic_partitions};
+use common::{config, run_python, topic_configs, topic_partitions};
 
 /// Keys with Kafka's own murmur2 values (`UtilsTest.testMurmur2`), and the partition the Java
 /// producer picks among 6 partitions, worked out by hand: `(hash & 0x7fffffff) % 6`.
@@ -306,27 +306,6 @@ async fn every_compression_type_is_readable() {
         assert_eq!(consumed.len(), sent.len(), "{compression}");
         assert_read_back(&sent, &deliveries, &consumed);
     }
-}
-
-/// Topic name → its topic-level configs, as librdkafka's `describe_configs` reports them.
-/// (tansu lists the configs a topic was created with; a broker listing defaults too would
-/// need its entries filtered by source.)
-fn topic_configs(bootstrap: &str, topics: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
-    let described = run_python(
-        r#"
-import json, sys
-from confluent_kafka.admin import AdminClient, ConfigResource
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sys.argv[2:]]
-out = {}
-for resource, f in admin.describe_configs(resources).items():
-    out[resource.name] = {name: e.value for name, e in f.result(10).items()}
-print(json.dumps(out))
-"#,
-        &[&[bootstrap], topics].concat(),
-        "",
-    );
-    serde_json::from_value(described).expect("topic → {config: value}")
 }
 
 fn configs(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

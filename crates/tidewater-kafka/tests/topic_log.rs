@@ -18,27 +18,7 @@ use std::time::Duration;
 use tidewater_kafka::{TopicLog, TopicLogError};
 use tidewater_testkit::{Broker, ProduceRecord, kafka_consume, kafka_produce};
 
-use common::{config, run_python};
-
-/// Topic name → its topic-level configs, as librdkafka's `describe_configs` reports them
-/// (tansu lists the configs a topic was created with).
-fn topic_configs(bootstrap: &str, topics: &[&str]) -> BTreeMap<String, BTreeMap<String, String>> {
-    let described = run_python(
-        r#"
-import json, sys
-from confluent_kafka.admin import AdminClient, ConfigResource
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-resources = [ConfigResource(ConfigResource.Type.TOPIC, t) for t in sys.argv[2:]]
-out = {}
-for resource, f in admin.describe_configs(resources).items():
-    out[resource.name] = {name: e.value for name, e in f.result(10).items()}
-print(json.dumps(out))
-"#,
-        &[&[bootstrap], topics].concat(),
-        "",
-    );
-    serde_json::from_value(described).expect("topic → {config: value}")
-}
+use common::{config, topic_configs};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn append_and_read_back() {

@@ -22,6 +22,9 @@ consume --topic T [--from-beginning] [--max N] [--timeout S] [--bytes auto|base6
 create-topic --topic T [--partitions N] [--if-not-exists]
 list-topics
     Prints one JSON line per topic: {"topic": "t", "partitions": 1}.
+topic-configs --topic T
+    Prints one JSON line per config of T, as describe_configs reports it (tansu lists the
+    configs the topic was created with): {"name": "cleanup.policy", "value": "compact"}.
 
 Bytes (B) in JSON
 -----------------
@@ -55,7 +58,7 @@ from confluent_kafka import (
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
 
 def decode_bytes(value, what):
@@ -266,6 +269,15 @@ def cmd_list_topics(args):
     return 0
 
 
+def cmd_topic_configs(args):
+    admin = AdminClient({"bootstrap.servers": args.bootstrap})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, args.topic)
+    entries = admin.describe_configs([resource])[resource].result(args.timeout)
+    for name in sorted(entries):
+        emit({"name": name, "value": entries[name].value})
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bootstrap", required=True, help="bootstrap servers, e.g. 127.0.0.1:9092")
@@ -293,6 +305,13 @@ def main():
     list_topics = sub.add_parser("list-topics", help="list topics as JSON lines")
     list_topics.add_argument("--timeout", type=float, default=10.0)
     list_topics.set_defaults(run=cmd_list_topics)
+
+    topic_configs = sub.add_parser(
+        "topic-configs", help="print a topic's configs (describe_configs) as JSON lines"
+    )
+    topic_configs.add_argument("--topic", required=True)
+    topic_configs.add_argument("--timeout", type=float, default=10.0)
+    topic_configs.set_defaults(run=cmd_topic_configs)
 
     args = parser.parse_args()
     return args.run(args)

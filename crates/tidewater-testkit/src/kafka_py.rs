@@ -334,6 +334,27 @@ pub fn kafka_list_topics(bootstrap: &str) -> Result<Vec<String>> {
         .collect()
 }
 
+/// The configs of `topic` as librdkafka's `describe_configs` reports them: name → value
+/// (tansu lists the configs the topic was created with).
+pub fn kafka_topic_configs(
+    bootstrap: &str,
+    topic: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut cmd = tool(bootstrap, "topic-configs")?;
+    cmd.args(["--topic", topic]);
+    let output = util::run(&mut cmd)?;
+    json_lines(&output.stdout)?
+        .iter()
+        .map(|line| {
+            let field = |key: &str| line.get(key).and_then(Value::as_str).map(str::to_owned);
+            match (field("name"), field("value")) {
+                (Some(name), Some(value)) => Ok((name, value)),
+                _ => Err(TestkitError::Parse(format!("kafka_tool.py printed {line}"))),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "tests")]

@@ -57,7 +57,7 @@ pub use broker::{Broker, BrokerStorage, TANSU_ENV, TANSU_INSTALL, find_tansu};
 pub use error::{Result, TestkitError};
 pub use kafka_py::{
     ConsumedRecord, Delivery, PYTHON_ENV, ProduceRecord, kafka_consume, kafka_create_topic,
-    kafka_list_topics, kafka_produce, kafka_tool_script, python, repo_root,
+    kafka_list_topics, kafka_produce, kafka_tool_script, kafka_topic_configs, python, repo_root,
 };
 pub use pg::{
     ADMIN_USER, CAPTURE_SESSION, CapturedChange, PG_BIN_ENV, PgCluster, PgClusterBuilder,

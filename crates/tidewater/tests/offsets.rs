@@ -13,7 +13,6 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -27,7 +26,9 @@ use tidewater::postgres::PriorSnapshot;
 use tidewater::settings::OffsetStorage;
 use tidewater_kafka::ProducerConfig;
 use tidewater_kafka::partitioner::partition_for_key;
-use tidewater_testkit::{Broker, ProduceRecord, kafka_consume, kafka_create_topic, kafka_produce};
+use tidewater_testkit::{
+    Broker, ProduceRecord, kafka_consume, kafka_create_topic, kafka_produce, kafka_topic_configs,
+};
 
 const NAME: &str = "inventory-connector";
 const PREFIX: &str = "dbserver1";
@@ -686,40 +687,6 @@ fn topic_storage(topic: &str, partitions: i32) -> OffsetStorage {
     }
 }
 
-/// The topic-level configs of `topic`, as librdkafka's `describe_configs` reports them
-/// (tansu lists the configs a topic was created with).
-async fn topic_configs(bootstrap: &str, topic: &str) -> BTreeMap<String, String> {
-    const SCRIPT: &str = r#"
-import json, sys
-from confluent_kafka.admin import AdminClient, ConfigResource
-admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-resource = ConfigResource(ConfigResource.Type.TOPIC, sys.argv[2])
-entries = admin.describe_configs([resource])[resource].result(10)
-print(json.dumps({name: e.value for name, e in entries.items()}))
-"#;
-    let python = tidewater_testkit::python().expect("the project's virtualenv (scripts/setup.sh)");
-    let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .args(["-c", SCRIPT, &bootstrap, &topic])
-            .output()
-            .expect("python runs")
-    })
-    .await
-    .unwrap();
-    assert!(
-        output.status.success(),
-        "describe_configs failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "describe_configs printed {e}: {}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
-}
-
 async fn consume(
     bootstrap: &str,
     topic: &str,
@@ -755,7 +722,13 @@ async fn kafka_store_roundtrip_read_back_by_librdkafka() {
     assert_eq!(store.load().await.unwrap(), None, "empty topic");
     // Created compacted, as Kafka Connect creates its offsets topic.
     assert_eq!(
-        topic_configs(&bootstrap, topic).await,
+        {
+            let (bootstrap, topic) = (bootstrap.clone(), topic.to_owned());
+            tokio::task::spawn_blocking(move || kafka_topic_configs(&bootstrap, &topic))
+                .await
+                .unwrap()
+                .unwrap()
+        },
         BTreeMap::from([("cleanup.policy".to_owned(), "compact".to_owned())])
     );
 

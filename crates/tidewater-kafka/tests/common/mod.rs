@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tidewater_kafka::ProducerConfig;
-use tidewater_testkit::{find_tansu, kafka_tool_script, python};
+use tidewater_testkit::{find_tansu, kafka_tool_script, kafka_topic_configs, python};
 
 /// A configuration for `bootstrap` with short timeouts, plus `extra` keys.
 pub(crate) fn config(bootstrap: &str, extra: &[(&str, &str)]) -> ProducerConfig {
@@ -172,4 +172,20 @@ impl Drop for TansuProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Topic name → its topic-level configs, as librdkafka's `describe_configs` reports them
+/// (tansu lists the configs a topic was created with).
+pub(crate) fn topic_configs(
+    bootstrap: &str,
+    topics: &[&str],
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    topics
+        .iter()
+        .map(|t| {
+            let configs = kafka_topic_configs(bootstrap, t)
+                .unwrap_or_else(|e| panic!("describe_configs of {t}: {e}"));
+            ((*t).to_owned(), configs)
+        })
+        .collect()
 }
