@@ -19,6 +19,7 @@
     reason = "`serial()` keeps whole tests apart; each runs on its own runtime and thread"
 )]
 
+mod common;
 mod faults_support;
 
 use std::sync::Arc;

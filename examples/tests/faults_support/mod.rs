@@ -17,7 +17,7 @@ pub mod workload;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -98,44 +98,10 @@ impl Rng {
     }
 }
 
-/// The `postgres_to_kafka` example binary of this build, built once per test
-/// process (`cargo build --example postgres_to_kafka`, a no-op when it is up to
-/// date; `cargo test --workspace` has built it already).
+/// The `postgres_to_kafka` example binary of this build (built once per test process,
+/// see [`crate::common::example`]).
 pub fn pipeline_binary() -> PathBuf {
-    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        // This test binary is target/<profile>/deps/<name>-<hash>.
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .ok_or("the test binary is not in target/<profile>/deps")?
-            .to_path_buf();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let mut cmd = Command::new(cargo);
-        cmd.args([
-            "build",
-            "--quiet",
-            "-p",
-            "tidewater-examples",
-            "--example",
-            "postgres_to_kafka",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let output = cmd.output().map_err(|e| format!("running cargo: {e}"))?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-        }
-        Ok(profile_dir.join("examples").join("postgres_to_kafka"))
-    });
-    let path = built
-        .clone()
-        .unwrap_or_else(|e| panic!("building the postgres_to_kafka example failed: {e}"));
-    assert!(path.is_file(), "{} was not built", path.display());
-    path
+    crate::common::example("postgres_to_kafka")
 }
 
 /// PostgreSQL for a fault test: keepalives every 1.5 s so idle positions are
