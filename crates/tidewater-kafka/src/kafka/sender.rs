@@ -38,7 +38,6 @@ struct Submit {
 /// Finds partition leaders and hands batches to the sender of the leader's broker.
 #[derive(Debug)]
 pub(crate) struct Router {
-    client: Arc<Client>,
     settings: SenderSettings,
     /// Partition → leader, per topic, from the last metadata answer.
     leaders: Mutex<HashMap<Arc<str>, BTreeMap<i32, i32>>>,
@@ -64,13 +63,12 @@ impl Router {
     ) -> Self {
         Self {
             settings: SenderSettings {
-                client: Arc::clone(&client),
+                client,
                 counters,
                 request_timeout,
                 max_request_size,
                 max_in_flight: max_in_flight.max(1),
             },
-            client,
             leaders: Mutex::default(),
             senders: Mutex::default(),
         }
@@ -125,6 +123,7 @@ impl Router {
             Some(leader) => leader,
             None => {
                 let map = self
+                    .settings
                     .client
                     .partition_leaders(topic)
                     .await
